@@ -1,0 +1,129 @@
+/*
+ * The conntrack engine.  Each VIF has a ct_table in its own zone, whose
+ * entries live in the VIF's state region; the engine around the tables keeps
+ * what is global: the global and per-zone limits and the statistics.
+ *
+ * ct_table_execute() is the equivalent of OVS's conntrack_execute() for one
+ * packet: it finds or creates the connection, tracks TCP windows, applies NAT
+ * to the packet, updates counters and returns the ct_state bits (CS_* from
+ * packets.h).  The packet must have been through flow_extract() or
+ * miniflow_extract(), so that its L3 and L4 offsets are set.
+ *
+ * Time is passed in, in milliseconds of the monotonic clock, so tests can
+ * drive expiry.
+ *
+ * Not thread-safe: the datapath thread owns the engine.
+ */
+#ifndef OFFLOAD_CT_ENGINE_H
+#define OFFLOAD_CT_ENGINE_H 1
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "openvswitch/types.h"
+
+struct ct_engine;
+struct ct_entry;
+struct ct_table;
+struct dp_packet;
+struct ds;
+struct state_region;
+
+/* A NAT range, as ct(nat(src=ADDR[-ADDR][:PORT[-PORT]])) gives it. */
+struct ct_nat {
+    bool snat;                  /* Else DNAT. */
+    struct in6_addr min_addr;   /* IPv4 v4-mapped. */
+    struct in6_addr max_addr;
+    uint16_t min_port;          /* 0: keep the port if free, else any. */
+    uint16_t max_port;
+};
+
+struct ct_tuple;
+
+struct ct_exec {
+    bool commit;                /* Create the connection if it is new. */
+    /* If nonnull, decides instead of 'commit' whether a new connection with
+     * 'key' is created: a firewall's inbound openings. */
+    bool (*may_commit)(const struct ct_tuple *key, void *aux);
+    void *aux;
+    bool pickup;                /* TCP: may a non-SYN start a connection? */
+    const struct ct_nat *nat;   /* On commit; NULL for none. */
+    const uint32_t *set_mark;   /* On commit or later; NULL to keep. */
+    const ovs_u128 *set_label;
+};
+
+/* Why a new connection was not committed (ct_exec_result.refused). */
+enum ct_refusal {
+    CT_REFUSED_NONE,
+    CT_REFUSED_LIMIT,           /* Global limit reached. */
+    CT_REFUSED_ZONE_LIMIT,      /* Zone limit reached. */
+    CT_REFUSED_NAT,             /* NAT range exhausted. */
+    CT_REFUSED_NOMEM,           /* The region could not grow. */
+};
+
+struct ct_exec_result {
+    uint32_t ct_state;          /* CS_* bits. */
+    enum ct_refusal refused;
+};
+
+struct ct_stats {
+    uint64_t inserts;
+    uint64_t deletes;
+    uint64_t invalid;
+    uint64_t limit_hits;
+    uint64_t expirations;
+};
+
+/* The engine. */
+struct ct_engine *ct_engine_create(void);
+void ct_engine_destroy(struct ct_engine *);   /* Tables must be closed. */
+void ct_engine_set_limit(struct ct_engine *, uint32_t max_entries);
+uint32_t ct_engine_get_limit(const struct ct_engine *);
+/* 'limit' 0 removes the zone's limit. */
+void ct_engine_set_zone_limit(struct ct_engine *, uint16_t zone,
+                              uint32_t limit);
+uint32_t ct_engine_get_zone_limit(const struct ct_engine *, uint16_t zone);
+uint32_t ct_engine_n_entries(const struct ct_engine *);
+void ct_engine_get_stats(const struct ct_engine *, struct ct_stats *);
+void ct_engine_format_stats(const struct ct_engine *, struct ds *);
+
+/* Expires entries whose deadline passed, a bounded amount of work per call;
+ * returns how many it removed. */
+size_t ct_engine_run(struct ct_engine *, long long now);
+/* Seals every table's region (state_region_seal()). */
+void ct_engine_seal(struct ct_engine *, long long now);
+
+/* Tables.  ct_table_open() indexes the entries already in 'region' (a
+ * restart, or an import) and takes it over; the table owns it afterwards.
+ * 'region_clock' is the clock the region's deadlines are on, and 'now' this
+ * host's: a region written elsewhere is rebased.  Returns NULL and sets
+ * '*errorp' if the zone is taken. */
+struct ct_table *ct_table_open(struct ct_engine *, uint16_t zone,
+                               struct state_region *, long long now,
+                               char **errorp);
+void ct_table_close(struct ct_table *);      /* Keeps the region file. */
+struct state_region *ct_table_region(const struct ct_table *);
+/* Swaps in 'region', whose entries replace the table's, and returns the old
+ * region, which the caller destroys. */
+struct state_region *ct_table_replace(struct ct_table *,
+                                      struct state_region *, long long now);
+/* Moves the deadlines of a region written on another clock, whose clock
+ * read 'from_clock' when it was sealed, onto this host's: every entry keeps
+ * the time it had left. */
+void ct_table_rebase(struct ct_table *, long long from_clock, long long now);
+uint16_t ct_table_zone(const struct ct_table *);
+void ct_table_set_zone(struct ct_table *, uint16_t zone);
+uint32_t ct_table_count(const struct ct_table *);
+void ct_table_flush(struct ct_table *);
+
+struct ct_exec_result ct_table_execute(struct ct_table *, struct dp_packet *,
+                                       const struct ct_exec *, long long now);
+
+/* Appends one dump-conntrack line per entry, sorted. */
+void ct_table_dump(const struct ct_table *, struct ds *, long long now,
+                   bool stats);
+
+/* Appends "+trk+est" style flags for 'ct_state'; "-trk" if not tracked. */
+void ct_state_format(struct ds *, uint32_t ct_state);
+
+#endif /* ct-engine.h */

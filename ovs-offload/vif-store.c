@@ -1,0 +1,441 @@
+/*
+ * The VIF store: VIFs in memory, their regions and local files in
+ * --state-dir.
+ */
+#include <config.h>
+#include "vif-store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "ct-engine.h"
+#include "ct-entry.h"
+#include "hash.h"
+#include "openvswitch/json.h"
+#include "openvswitch/shash.h"
+#include "sset.h"
+#include "openvswitch/vlog.h"
+#include "state-region.h"
+#include "util.h"
+#include "vif.h"
+
+VLOG_DEFINE_THIS_MODULE(vif_store);
+
+/* A new region starts with room for this many entries and grows. */
+#define VIF_INITIAL_SLOTS 1024
+
+struct vif_store {
+    char *dir;
+    struct ct_engine *engine;
+    struct hmap vifs;           /* Contains struct vif, by iface-id. */
+};
+
+static char *
+vif_file(const struct vif_store *store, const char *iface_id,
+         const char *suffix)
+{
+    return xasprintf("%s/%s.%s", store->dir, iface_id, suffix);
+}
+
+const char *
+vif_store_dir(const struct vif_store *store)
+{
+    return store->dir;
+}
+
+struct vif *
+vif_store_find(const struct vif_store *store, const char *iface_id)
+{
+    struct vif *vif;
+
+    HMAP_FOR_EACH_WITH_HASH (vif, node, hash_string(iface_id, 0),
+                             &store->vifs) {
+        if (!strcmp(vif->def.iface_id, iface_id)) {
+            return vif;
+        }
+    }
+    return NULL;
+}
+
+static int
+compare_vifs(const void *a_, const void *b_)
+{
+    const struct vif *const *a = a_;
+    const struct vif *const *b = b_;
+
+    return strcmp((*a)->def.iface_id, (*b)->def.iface_id);
+}
+
+struct vif **
+vif_store_list(const struct vif_store *store, size_t *n)
+{
+    struct vif **list = xmalloc((hmap_count(&store->vifs) + 1)
+                                * sizeof *list);
+    struct vif *vif;
+
+    *n = 0;
+    HMAP_FOR_EACH (vif, node, &store->vifs) {
+        list[(*n)++] = vif;
+    }
+    qsort(list, *n, sizeof *list, compare_vifs);
+    return list;
+}
+
+static bool
+zone_in_use(const struct vif_store *store, int zone)
+{
+    struct vif *vif;
+
+    HMAP_FOR_EACH (vif, node, &store->vifs) {
+        if (vif->zone == zone) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static int
+free_zone(const struct vif_store *store)
+{
+    for (int zone = 1; zone <= 65535; zone++) {
+        if (!zone_in_use(store, zone)) {
+            return zone;
+        }
+    }
+    return 0;
+}
+
+/* Writes the local file of 'vif' atomically. */
+static char *
+write_local(const struct vif_store *store, const struct vif *vif)
+{
+    struct json *json = json_object_create();
+    json_object_put_string(json, "netdev", vif->netdev ? vif->netdev : "-");
+    json_object_put(json, "zone", json_integer_create(vif->zone));
+
+    char *text = json_to_string(json, 0);
+    char *path = vif_file(store, vif->def.iface_id, "local");
+    char *tmp = xasprintf("%s.tmp", path);
+    char *error = NULL;
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fprintf(f, "%s\n", text) >= 0;
+
+    if (f && fclose(f)) {
+        ok = false;
+    }
+    if (!ok) {
+        error = xasprintf("%s: write failed (%s)", tmp, ovs_strerror(errno));
+        unlink(tmp);
+    } else if (rename(tmp, path)) {
+        error = xasprintf("%s: rename failed (%s)", path,
+                          ovs_strerror(errno));
+        unlink(tmp);
+    }
+    json_destroy(json);
+    free(text);
+    free(tmp);
+    free(path);
+    return error;
+}
+
+/* Reads the local file of 'iface_id' into 'netdev' (malloc'd or NULL) and
+ * 'zone' (0 if unknown). */
+static void
+read_local(const struct vif_store *store, const char *iface_id,
+           char **netdev, int *zone)
+{
+    char *path = vif_file(store, iface_id, "local");
+    struct json *json = json_from_file(path);
+
+    *netdev = NULL;
+    *zone = 0;
+    if (json && json->type == JSON_OBJECT) {
+        const struct json *nd = shash_find_data(json_object(json), "netdev");
+        const struct json *z = shash_find_data(json_object(json), "zone");
+
+        if (nd && nd->type == JSON_STRING && strcmp(json_string(nd), "-")) {
+            *netdev = xstrdup(json_string(nd));
+        }
+        if (z && z->type == JSON_INTEGER && json_integer(z) > 0
+            && json_integer(z) <= 65535) {
+            *zone = json_integer(z);
+        }
+    } else {
+        VLOG_WARN("%s: missing or unreadable; VIF %s gets netdev - and a "
+                  "new zone", path, iface_id);
+    }
+    json_destroy(json);
+    free(path);
+}
+
+static void
+unlink_vif_files(const struct vif_store *store, const char *iface_id)
+{
+    char *region = vif_file(store, iface_id, "region");
+    char *local = vif_file(store, iface_id, "local");
+
+    unlink(region);
+    unlink(local);
+    free(region);
+    free(local);
+}
+
+/* Makes a VIF around the region 'r' and puts it in the store.  On error, 'r'
+ * is closed. */
+static char *
+install_vif(struct vif_store *store, struct state_region *r,
+            const char *netdev, int zone, long long now, struct vif **vifp)
+{
+    struct vif *vif = xzalloc(sizeof *vif);
+    char *error = NULL;
+
+    vif->def = state_region_header(r)->vif;
+    vif->netdev = nullable_xstrdup(netdev);
+    vif->zone = zone;
+    vif->ct = ct_table_open(store->engine, zone, r, now, &error);
+    if (!vif->ct) {
+        state_region_close(r);
+        free(vif->netdev);
+        free(vif);
+        return error;
+    }
+    hmap_insert(&store->vifs, &vif->node, hash_string(vif->def.iface_id, 0));
+    *vifp = vif;
+    return NULL;
+}
+
+static void
+free_vif(struct vif *vif)
+{
+    ct_table_close(vif->ct);
+    free(vif->netdev);
+    free(vif);
+}
+
+static void
+load_vif(struct vif_store *store, const char *name, long long now)
+{
+    size_t len = strlen(name) - strlen(".region");
+    char *iface_id = xmemdup0(name, len);
+    char *path = vif_file(store, iface_id, "region");
+    struct state_region *r;
+    struct vif *vif;
+    char *netdev;
+    int zone;
+
+    char *error = state_region_open(path, ct_entry_check_slot, &r);
+    if (!error && strcmp(state_region_header(r)->vif.iface_id, iface_id)) {
+        error = xasprintf("holds VIF \"%s\"",
+                          state_region_header(r)->vif.iface_id);
+        state_region_close(r);
+    }
+    if (error) {
+        VLOG_ERR("%s: %s; VIF not loaded", path, error);
+        goto out;
+    }
+
+    read_local(store, iface_id, &netdev, &zone);
+    if (!zone || zone_in_use(store, zone)) {
+        zone = free_zone(store);
+    }
+    error = install_vif(store, r, netdev, zone, now, &vif);
+    if (error) {
+        VLOG_ERR("%s: %s; VIF not loaded", path, error);
+    } else {
+        VLOG_INFO("VIF %s: %"PRIu32" conntrack entries, zone %d",
+                  iface_id, ct_table_count(vif->ct), zone);
+    }
+    free(netdev);
+out:
+    free(error);
+    free(path);
+    free(iface_id);
+}
+
+struct vif_store *
+vif_store_open(const char *dir, struct ct_engine *engine, long long now,
+               char **errorp)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        *errorp = xasprintf("%s: cannot open state directory (%s)", dir,
+                            ovs_strerror(errno));
+        return NULL;
+    }
+
+    struct vif_store *store = xzalloc(sizeof *store);
+    store->dir = xstrdup(dir);
+    store->engine = engine;
+    hmap_init(&store->vifs);
+
+    /* Sorted, so that zones are handed out the same way every time. */
+    struct dirent *de;
+    struct sset names = SSET_INITIALIZER(&names);
+    while ((de = readdir(d))) {
+        if (de->d_name[0] != '.' && strlen(de->d_name) > strlen(".region")
+            && !strcmp(de->d_name + strlen(de->d_name) - strlen(".region"),
+                       ".region")) {
+            sset_add(&names, de->d_name);
+        }
+    }
+    closedir(d);
+
+    const char **sorted = sset_sort(&names);
+    for (size_t i = 0; i < sset_count(&names); i++) {
+        load_vif(store, sorted[i], now);
+    }
+    free(sorted);
+    sset_destroy(&names);
+    *errorp = NULL;
+    return store;
+}
+
+void
+vif_store_close(struct vif_store *store)
+{
+    if (store) {
+        struct vif *vif;
+
+        HMAP_FOR_EACH_POP (vif, node, &store->vifs) {
+            free_vif(vif);
+        }
+        hmap_destroy(&store->vifs);
+        free(store->dir);
+        free(store);
+    }
+}
+
+static bool
+same_def(const struct oor_vif_def *a, const struct oor_vif_def *b)
+{
+    return !memcmp(a, b, sizeof *a);
+}
+
+char *
+vif_store_add(struct vif_store *store, const struct oor_vif_def *def,
+              const char *netdev, int zone, long long now, struct vif **vifp)
+{
+    struct vif *vif = vif_store_find(store, def->iface_id);
+
+    if (vif) {
+        if (same_def(&vif->def, def)
+            && !strcmp(vif->netdev ? vif->netdev : "-",
+                       netdev ? netdev : "-")
+            && (!zone || zone == vif->zone)) {
+            *vifp = vif;
+            return NULL;
+        }
+        return xasprintf("VIF %s already exists with other parameters",
+                         def->iface_id);
+    }
+    if (zone && zone_in_use(store, zone)) {
+        return xasprintf("zone %d is already in use", zone);
+    }
+    if (!zone) {
+        zone = free_zone(store);
+        if (!zone) {
+            return xstrdup("no free conntrack zone");
+        }
+    }
+
+    char *path = vif_file(store, def->iface_id, "region");
+    struct state_region *r;
+    char *error = state_region_create(path, def, VIF_INITIAL_SLOTS, now, &r);
+    free(path);
+    if (error) {
+        return error;
+    }
+    error = install_vif(store, r, netdev, zone, now, vifp);
+    if (!error) {
+        error = write_local(store, *vifp);
+        if (error) {
+            hmap_remove(&store->vifs, &(*vifp)->node);
+            free_vif(*vifp);
+            unlink_vif_files(store, def->iface_id);
+        }
+    }
+    return error;
+}
+
+char *
+vif_store_bind(struct vif_store *store, struct vif *vif, const char *netdev)
+{
+    char *old = vif->netdev;
+
+    vif->netdev = nullable_xstrdup(netdev);
+    char *error = write_local(store, vif);
+    if (error) {
+        free(vif->netdev);
+        vif->netdev = old;
+    } else {
+        free(old);
+    }
+    return error;
+}
+
+void
+vif_store_del(struct vif_store *store, struct vif *vif)
+{
+    char *iface_id = xstrdup(vif->def.iface_id);
+
+    hmap_remove(&store->vifs, &vif->node);
+    free_vif(vif);
+    unlink_vif_files(store, iface_id);
+    free(iface_id);
+}
+
+char *
+vif_store_import(struct vif_store *store, const void *image, size_t len,
+                 bool replace, long long now, struct vif **vifp)
+{
+    const struct oor_header *h = image;
+    struct vif *vif = vif_store_find(store, h->vif.iface_id);
+    char *error = vif_check_iface_id(h->vif.iface_id);
+
+    if (error) {
+        return error;
+    }
+    if (vif && ct_table_count(vif->ct) && !replace) {
+        return xasprintf("VIF %s holds %"PRIu32" conntrack entries; "
+                         "--replace replaces them", h->vif.iface_id,
+                         ct_table_count(vif->ct));
+    }
+
+    int zone = vif ? vif->zone : free_zone(store);
+    if (!zone) {
+        return xstrdup("no free conntrack zone");
+    }
+
+    /* The new region is renamed over the old file only once it is complete;
+     * the old mapping stays valid until the swap below. */
+    char *path = vif_file(store, h->vif.iface_id, "region");
+    struct state_region *r;
+    error = state_region_create_from_image(path, image, len, &r);
+    free(path);
+    if (error) {
+        return error;
+    }
+
+    if (vif) {
+        state_region_close(ct_table_replace(vif->ct, r, now));
+        vif->def = state_region_header(r)->vif;
+    } else {
+        error = install_vif(store, r, NULL, zone, now, &vif);
+        if (!error) {
+            error = write_local(store, vif);
+        }
+        if (error) {
+            if (vif) {
+                hmap_remove(&store->vifs, &vif->node);
+                free_vif(vif);
+            }
+            unlink_vif_files(store, h->vif.iface_id);
+            return error;
+        }
+    }
+    ct_table_rebase(vif->ct, h->clock_ms, now);
+    *vifp = vif;
+    return NULL;
+}

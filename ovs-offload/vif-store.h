@@ -1,0 +1,48 @@
+/*
+ * The VIFs of this provider, kept in --state-dir so that a restarted daemon
+ * comes back exactly as it was:
+ *
+ *     DIR/IFACE_ID.region    the VIF's state region (definition and state)
+ *     DIR/IFACE_ID.local     {"netdev": ..., "zone": ...}: what is local to
+ *                            this host, written atomically
+ *
+ * Every change is all or nothing: on error, memory and files stay as they
+ * were.
+ */
+#ifndef OFFLOAD_VIF_STORE_H
+#define OFFLOAD_VIF_STORE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "openvswitch/compiler.h"
+#include "region-format.h"
+
+struct ct_engine;
+struct vif;
+
+struct vif_store *vif_store_open(const char *dir, struct ct_engine *,
+                                 long long now, char **errorp);
+void vif_store_close(struct vif_store *);
+const char *vif_store_dir(const struct vif_store *);
+
+struct vif *vif_store_find(const struct vif_store *, const char *iface_id);
+/* All VIFs, sorted by iface-id; the caller frees the array. */
+struct vif **vif_store_list(const struct vif_store *, size_t *n);
+
+/* Adds a VIF.  'zone' 0 picks a free one; 'netdev' NULL is "-".  Adding one
+ * again with identical parameters succeeds and changes nothing. */
+char *vif_store_add(struct vif_store *, const struct oor_vif_def *,
+                    const char *netdev, int zone, long long now,
+                    struct vif **) OVS_WARN_UNUSED_RESULT;
+char *vif_store_bind(struct vif_store *, struct vif *, const char *netdev)
+    OVS_WARN_UNUSED_RESULT;
+void vif_store_del(struct vif_store *, struct vif *);
+
+/* Installs the VIF that 'image' (already checked) names, with its state.  A
+ * VIF that holds state is replaced only if 'replace'; it keeps its netdev and
+ * zone, and the old state stays until the new one is complete. */
+char *vif_store_import(struct vif_store *, const void *image, size_t len,
+                       bool replace, long long now, struct vif **)
+    OVS_WARN_UNUSED_RESULT;
+
+#endif /* vif-store.h */

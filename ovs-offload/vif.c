@@ -1,0 +1,302 @@
+/*
+ * VIF definitions and the per-VIF firewall policy.
+ */
+#include <config.h>
+#include "vif.h"
+
+#include <netinet/icmp6.h>
+#include <string.h>
+#include "ct-engine.h"
+#include "ct-key.h"
+#include "dp-packet.h"
+#include "flow.h"
+#include "hash.h"
+#include "openvswitch/dynamic-string.h"
+#include "packets.h"
+#include "util.h"
+
+static const char *policy_names[OOR_N_POLICIES] = {
+    [OOR_POLICY_STATEFUL] = "stateful",
+    [OOR_POLICY_LOOSE] = "loose",
+    [OOR_POLICY_OPEN] = "open",
+};
+
+const char *
+vif_policy_name(uint8_t policy)
+{
+    return policy < OOR_N_POLICIES ? policy_names[policy] : "?";
+}
+
+char *
+vif_check_iface_id(const char *id)
+{
+    size_t len = strlen(id);
+
+    if (!len || len >= OOR_IFACE_ID_LEN) {
+        return xasprintf("iface-id \"%s\" must have 1 to %d characters", id,
+                         OOR_IFACE_ID_LEN - 1);
+    }
+    /* It names files in --state-dir, so no '/' and no leading dot. */
+    if (id[0] == '.' || id[strspn(id, "abcdefghijklmnopqrstuvwxyz"
+                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                      "0123456789._:-")]) {
+        return xasprintf("iface-id \"%s\" may hold only letters, digits "
+                         "and . _ : - and may not start with a dot", id);
+    }
+    return NULL;
+}
+
+static char *
+parse_ips(struct oor_vif_def *def, const char *value)
+{
+    char *copy = xstrdup(value), *save = NULL, *error = NULL;
+
+    def->n_ips = 0;
+    memset(def->ips, 0, sizeof def->ips);
+    for (char *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        struct in6_addr a;
+        ovs_be32 ip4;
+
+        if (def->n_ips >= OOR_MAX_IPS) {
+            error = xasprintf("ip: more than %d addresses", OOR_MAX_IPS);
+            break;
+        }
+        if (ip_parse(tok, &ip4)) {
+            in6_addr_set_mapped_ipv4(&a, ip4);
+        } else if (!ipv6_parse(tok, &a)) {
+            error = xasprintf("ip: \"%s\" is not an IP address", tok);
+            break;
+        }
+        def->ips[def->n_ips++] = a;
+    }
+    free(copy);
+    return error;
+}
+
+static char *
+parse_allow(struct oor_vif_def *def, const char *value)
+{
+    char *copy = xstrdup(value), *save = NULL, *error = NULL;
+
+    def->n_allow = 0;
+    memset(def->allow, 0, sizeof def->allow);
+    for (char *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(tok, ':');
+        unsigned int port;
+
+        if (def->n_allow >= OOR_MAX_ALLOW) {
+            error = xasprintf("allow: more than %d entries", OOR_MAX_ALLOW);
+            break;
+        }
+        if (!colon || !str_to_uint(colon + 1, 10, &port) || !port
+            || port > 65535) {
+            error = xasprintf("allow: \"%s\" is not PROTO:PORT", tok);
+            break;
+        }
+        *colon = '\0';
+
+        struct oor_allow *a = &def->allow[def->n_allow++];
+        if (!strcmp(tok, "tcp")) {
+            a->proto = IPPROTO_TCP;
+        } else if (!strcmp(tok, "udp")) {
+            a->proto = IPPROTO_UDP;
+        } else {
+            error = xasprintf("allow: unknown protocol \"%s\" (tcp or udp)",
+                              tok);
+            break;
+        }
+        a->port = port;
+    }
+    free(copy);
+    return error;
+}
+
+static char *
+parse_option(struct oor_vif_def *def, int *zone, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+    if (!eq) {
+        return xasprintf("\"%s\": expected KEY=VALUE", arg);
+    }
+
+    const char *value = eq + 1;
+    size_t klen = eq - arg;
+    if (klen == 2 && !strncmp(arg, "ip", 2)) {
+        return parse_ips(def, value);
+    } else if (klen == 5 && !strncmp(arg, "allow", 5)) {
+        return parse_allow(def, value);
+    } else if (klen == 6 && !strncmp(arg, "policy", 6)) {
+        for (int i = 0; i < OOR_N_POLICIES; i++) {
+            if (!strcmp(value, policy_names[i])) {
+                def->policy = i;
+                return NULL;
+            }
+        }
+        return xasprintf("policy: \"%s\" is not stateful, loose or open",
+                         value);
+    } else if (klen == 4 && !strncmp(arg, "zone", 4)) {
+        unsigned int z;
+        if (!str_to_uint(value, 10, &z) || !z || z > 65535) {
+            return xasprintf("zone: \"%s\" is not a number from 1 to 65535",
+                             value);
+        }
+        *zone = z;
+        return NULL;
+    } else if (klen == 6 && !strncmp(arg, "cookie", 6)) {
+        unsigned long long c;
+        if (!str_to_ullong(value, 0, &c) || !c) {
+            return xasprintf("cookie: \"%s\" is not a nonzero number",
+                             value);
+        }
+        def->cookie = c;
+        return NULL;
+    }
+    return xasprintf("unknown option \"%.*s\"", (int) klen, arg);
+}
+
+char *
+vif_def_parse(struct oor_vif_def *def, int *zone, int argc,
+              const char *argv[])
+{
+    struct eth_addr mac;
+    char *error;
+
+    memset(def, 0, sizeof *def);
+    if (argc < 2) {
+        return xstrdup("expected IFACE_ID MAC");
+    }
+    error = vif_check_iface_id(argv[0]);
+    if (error) {
+        return error;
+    }
+    ovs_strlcpy(def->iface_id, argv[0], sizeof def->iface_id);
+    if (!eth_addr_from_string(argv[1], &mac) || eth_addr_is_multicast(mac)
+        || eth_addr_is_zero(mac)) {
+        return xasprintf("\"%s\" is not a unicast MAC address", argv[1]);
+    }
+    memcpy(def->mac, mac.ea, sizeof def->mac);
+
+    /* The default cookie is the iface-id's hash, so that the same
+     * add-vif gives the same VIF on every host. */
+    def->cookie = hash_bytes64((const uint64_t *) def->iface_id,
+                               sizeof def->iface_id, 0) | 1;
+    for (int i = 2; i < argc; i++) {
+        error = parse_option(def, zone, argv[i]);
+        if (error) {
+            return error;
+        }
+    }
+    return NULL;
+}
+
+void
+vif_def_format(struct ds *s, const struct oor_vif_def *def)
+{
+    struct eth_addr mac;
+
+    memcpy(mac.ea, def->mac, sizeof mac.ea);
+    ds_put_format(s, "mac="ETH_ADDR_FMT, ETH_ADDR_ARGS(mac));
+    if (def->n_ips) {
+        ds_put_cstr(s, " ip=");
+        for (int i = 0; i < def->n_ips; i++) {
+            if (i) {
+                ds_put_char(s, ',');
+            }
+            ipv6_format_mapped(&def->ips[i], s);
+        }
+    }
+    ds_put_format(s, " policy=%s", vif_policy_name(def->policy));
+    if (def->n_allow) {
+        ds_put_cstr(s, " allow=");
+        for (int i = 0; i < def->n_allow; i++) {
+            ds_put_format(s, "%s%s:%u", i ? "," : "",
+                          def->allow[i].proto == IPPROTO_TCP ? "tcp" : "udp",
+                          def->allow[i].port);
+        }
+    }
+    ds_put_format(s, " cookie=%#"PRIx64, def->cookie);
+}
+
+/* ARP, RARP, neighbour discovery and MLD keep the network working and are
+ * not connections: they never meet conntrack. */
+static bool
+bypasses_conntrack(const struct flow *flow)
+{
+    if (flow->dl_type == htons(ETH_TYPE_ARP)
+        || flow->dl_type == htons(ETH_TYPE_RARP)) {
+        return true;
+    }
+    if (flow->dl_type == htons(ETH_TYPE_IPV6)
+        && flow->nw_proto == IPPROTO_ICMPV6) {
+        uint8_t type = ntohs(flow->tp_src);
+
+        return ((type >= ND_ROUTER_SOLICIT && type <= ND_REDIRECT)
+                || type == MLD_LISTENER_QUERY || type == MLD_LISTENER_REPORT
+                || type == MLD_LISTENER_REDUCTION || type == MLD2_REPORT);
+    }
+    return false;
+}
+
+/* The VIF's inbound openings: may a connection from the network to 'key'
+ * start? */
+static bool
+inbound_allowed(const struct ct_tuple *key, void *vif_)
+{
+    const struct vif *vif = vif_;
+
+    for (int i = 0; i < vif->def.n_allow; i++) {
+        const struct oor_allow *a = &vif->def.allow[i];
+
+        if (a->proto == key->proto && a->port == key->dport) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Which direction a key travels does not matter for the openings: a
+ * connection the VM started is never "+new" from the network's side. */
+static bool
+new_allowed(const struct vif *vif, struct dp_packet *pkt, bool from_vm)
+{
+    struct ct_tuple key;
+
+    return from_vm || (ct_key_extract(pkt, &key) == CT_KEY_CONN
+                       && inbound_allowed(&key, CONST_CAST(struct vif *,
+                                                           vif)));
+}
+
+struct vif_verdict
+vif_process(struct vif *vif, struct dp_packet *pkt, const struct flow *flow,
+            bool from_vm, long long now)
+{
+    struct vif_verdict v = { .allow = true, .ct_state = 0 };
+
+    if (vif->def.policy == OOR_POLICY_OPEN || bypasses_conntrack(flow)) {
+        return v;
+    }
+    if (!is_ip_any(flow)) {
+        v.allow = false;            /* The firewall passes only IP. */
+        return v;
+    }
+
+    struct ct_exec x = {
+        .commit = from_vm,
+        .may_commit = from_vm ? NULL : inbound_allowed,
+        .aux = vif,
+        .pickup = vif->def.policy == OOR_POLICY_LOOSE,
+    };
+    struct ct_exec_result r = ct_table_execute(vif->ct, pkt, &x, now);
+
+    v.ct_state = r.ct_state;
+    if (r.refused || r.ct_state & CS_INVALID) {
+        v.allow = false;
+    } else if (r.ct_state & (CS_ESTABLISHED | CS_RELATED)) {
+        v.allow = true;
+    } else {
+        v.allow = (r.ct_state & CS_NEW) && new_allowed(vif, pkt, from_vm);
+    }
+    return v;
+}

@@ -1,0 +1,53 @@
+/*
+ * A VIF: one VM port.  Its definition (iface-id, MAC, IPs, policy, allowed
+ * inbound ports, flow cookie) travels in its state region's header; its
+ * netdev and zone are local to this host.  Its conntrack table holds the
+ * region.
+ *
+ * vif_process() is the VIF's firewall policy: the verdict for one frame.
+ */
+#ifndef OFFLOAD_VIF_H
+#define OFFLOAD_VIF_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "openvswitch/hmap.h"
+#include "openvswitch/compiler.h"
+#include "region-format.h"
+
+struct ct_table;
+struct dp_packet;
+struct flow;
+struct ds;
+
+struct vif {
+    struct hmap_node node;      /* In vif_store, by iface-id. */
+    struct oor_vif_def def;
+    char *netdev;               /* NULL while it is "-". */
+    uint16_t zone;
+    struct ct_table *ct;        /* Owns the state region. */
+};
+
+/* Parses "IFACE_ID MAC [ip=..] [policy=..] [allow=..] [cookie=..]" style
+ * arguments into 'def': argv[0] is the iface-id, argv[1] the MAC, the rest
+ * KEY=VALUE options; 'zone' receives zone=N if given (else stays).  Returns
+ * NULL or a malloc'd error naming the bad argument. */
+char *vif_def_parse(struct oor_vif_def *, int *zone, int argc,
+                    const char *argv[]) OVS_WARN_UNUSED_RESULT;
+char *vif_check_iface_id(const char *) OVS_WARN_UNUSED_RESULT;
+void vif_def_format(struct ds *, const struct oor_vif_def *);
+const char *vif_policy_name(uint8_t policy);
+
+/* The verdict for one frame. */
+struct vif_verdict {
+    bool allow;
+    uint32_t ct_state;          /* CS_* bits; 0 if conntrack was bypassed. */
+};
+
+/* Runs 'pkt', whose fields flow_extract() put in 'flow', through the VIF's
+ * conntrack and policy.  'from_vm' tells the direction. */
+struct vif_verdict vif_process(struct vif *, struct dp_packet *pkt,
+                               const struct flow *flow, bool from_vm,
+                               long long now);
+
+#endif /* vif.h */

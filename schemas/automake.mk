@@ -1,0 +1,1 @@
+EXTRA_DIST += schemas/state-image.md

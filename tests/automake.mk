@@ -1,0 +1,62 @@
+# The autotest suite, OVS-style.  OVS's own tests/ovs-macros.at supplies
+# on_exit, OVS_WAIT_UNTIL and the per-test run directory.
+EXTRA_DIST += \
+	$(TESTSUITE_AT) \
+	$(TESTSUITE) \
+	tests/atlocal.in \
+	package.m4 \
+	tests/ct-diff-expected.txt
+TESTSUITE_AT = \
+	tests/testsuite.at \
+	tests/offload-macros.at \
+	tests/ct-tcp.at \
+	tests/state-region.at \
+	tests/ct-engine.at \
+	tests/ct-diff.at \
+	tests/ovs-offloadd.at
+TESTSUITE = $(srcdir)/tests/testsuite
+DISTCLEANFILES += tests/atconfig tests/atlocal
+
+AUTOTEST_PATH = ovs-offload:tests:tests/perf:utilities:$(OVS_BUILDDIR)/utilities:$(OVS_BUILDDIR)/ovsdb:$(OVS_BUILDDIR)/vswitchd:$(OVS_BUILDDIR)/tests
+
+check-local: tests/atconfig tests/atlocal $(TESTSUITE) $(check_PROGRAMS)
+	$(SHELL) '$(TESTSUITE)' -C tests AUTOTEST_PATH='$(AUTOTEST_PATH)' \
+		$(TESTSUITEFLAGS)
+
+clean-local:
+	test ! -f '$(TESTSUITE)' || $(SHELL) '$(TESTSUITE)' -C tests --clean
+
+AUTOM4TE = autom4te
+AUTOTEST = $(AUTOM4TE) -l autotest
+$(TESTSUITE): package.m4 $(TESTSUITE_AT) $(OVS_SRCDIR)/tests/ovs-macros.at
+	$(AM_V_GEN)$(AUTOTEST) -I '$(srcdir)' -I '$(OVS_SRCDIR)' -o $@.tmp $@.at \
+		&& mv $@.tmp $@
+
+$(srcdir)/package.m4: $(top_srcdir)/configure.ac
+	$(AM_V_GEN):;{ \
+	  echo '# Signature of the current package.' && \
+	  echo 'm4_define([AT_PACKAGE_NAME],      [$(PACKAGE_NAME)])' && \
+	  echo 'm4_define([AT_PACKAGE_TARNAME],   [$(PACKAGE_TARNAME)])' && \
+	  echo 'm4_define([AT_PACKAGE_VERSION],   [$(PACKAGE_VERSION)])' && \
+	  echo 'm4_define([AT_PACKAGE_STRING],    [$(PACKAGE_STRING)])' && \
+	  echo 'm4_define([AT_PACKAGE_BUGREPORT], [$(PACKAGE_BUGREPORT)])'; \
+	} >'$(srcdir)/package.m4'
+
+# One test program with a subcommand per test, driven from the .at files.
+# OVS's ovstest.c dispatches the subcommands.
+check_PROGRAMS = tests/ovstest-offload
+tests_ovstest_offload_SOURCES = \
+	tests/ovstest-main.c \
+	tests/test-ct-tcp.c \
+	tests/test-pcap.c \
+	tests/packet-compose.c \
+	tests/packet-compose.h \
+	tests/test-ct-engine.c \
+	tests/test-state-region.c \
+	tests/test-ct-diff.c \
+	tests/ct-trace.c \
+	tests/ct-trace.h
+tests_ovstest_offload_CPPFLAGS = $(AM_CPPFLAGS) -I$(OVS_SRCDIR)/tests
+tests_ovstest_offload_LDADD = ovs-offload/libovsoffload.la $(OVS_LIBOPENVSWITCH)
+
+include tests/perf/automake.mk
