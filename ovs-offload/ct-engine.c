@@ -112,6 +112,18 @@ ct_engine_get_zone_limit(const struct ct_engine *e, uint16_t zone)
     return e->zone_limit[zone];
 }
 
+bool
+ct_engine_next_zone_limit(const struct ct_engine *e, int *zone)
+{
+    for (int z = *zone + 1; z < N_ZONES; z++) {
+        if (e->zone_limit[z]) {
+            *zone = z;
+            return true;
+        }
+    }
+    return false;
+}
+
 uint32_t
 ct_engine_n_entries(const struct ct_engine *e)
 {

@@ -83,6 +83,9 @@ uint32_t ct_engine_get_limit(const struct ct_engine *);
 void ct_engine_set_zone_limit(struct ct_engine *, uint16_t zone,
                               uint32_t limit);
 uint32_t ct_engine_get_zone_limit(const struct ct_engine *, uint16_t zone);
+/* Finds the next zone after '*zone' (or the first, if '*zone' is -1) that
+ * has a limit. */
+bool ct_engine_next_zone_limit(const struct ct_engine *, int *zone);
 uint32_t ct_engine_n_entries(const struct ct_engine *);
 void ct_engine_get_stats(const struct ct_engine *, struct ct_stats *);
 void ct_engine_format_stats(const struct ct_engine *, struct ds *);

@@ -10,6 +10,7 @@
 #include "ct-engine.h"
 #include "dp-packet.h"
 #include "flow.h"
+#include "limits-file.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
 #include "pcap-file.h"
@@ -392,6 +393,32 @@ parse_limit(struct unixctl_conn *conn, const char *arg, unsigned int *limit)
     return true;
 }
 
+/* Sets a limit and saves the limits; on failure the old value comes back. */
+static void
+set_limit(struct unixctl_conn *conn, int zone, uint32_t limit)
+{
+    uint32_t old = (zone < 0 ? ct_engine_get_limit(ctx.engine)
+                    : ct_engine_get_zone_limit(ctx.engine, zone));
+    char *error;
+
+    if (zone < 0) {
+        ct_engine_set_limit(ctx.engine, limit);
+    } else {
+        ct_engine_set_zone_limit(ctx.engine, zone, limit);
+    }
+    error = limits_file_save(vif_store_dir(ctx.store), ctx.engine);
+    if (error) {
+        if (zone < 0) {
+            ct_engine_set_limit(ctx.engine, old);
+        } else {
+            ct_engine_set_zone_limit(ctx.engine, zone, old);
+        }
+        reply_error(conn, error);
+        return;
+    }
+    unixctl_command_reply(conn, NULL);
+}
+
 static void
 cmd_ct_set_limit(struct unixctl_conn *conn, int argc, const char *argv[],
                  void *aux OVS_UNUSED)
@@ -400,17 +427,13 @@ cmd_ct_set_limit(struct unixctl_conn *conn, int argc, const char *argv[],
 
     if (argc == 2) {
         if (parse_limit(conn, argv[1], &limit)) {
-            ct_engine_set_limit(ctx.engine, limit);
-            unixctl_command_reply(conn, NULL);
+            set_limit(conn, -1, limit);
         }
-        return;
-    }
-    if (strncmp(argv[1], "zone=", 5)
-        || !str_to_uint(argv[1] + 5, 10, &zone) || zone > 65535) {
+    } else if (strncmp(argv[1], "zone=", 5)
+               || !str_to_uint(argv[1] + 5, 10, &zone) || zone > 65535) {
         reply_error(conn, xasprintf("\"%s\" is not zone=N", argv[1]));
     } else if (parse_limit(conn, argv[2], &limit)) {
-        ct_engine_set_zone_limit(ctx.engine, zone, limit);
-        unixctl_command_reply(conn, NULL);
+        set_limit(conn, zone, limit);
     }
 }
 

@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "dirs.h"
 #include "fatal-signal.h"
+#include "limits-file.h"
 #include "offload-appctl.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
@@ -74,6 +75,10 @@ main(int argc, char *argv[])
     unixctl_command_register("exit", "", 0, 0, ovs_offloadd_exit, &exiting);
 
     struct ct_engine *engine = ct_engine_create();
+    error = limits_file_load(state_dir, engine);
+    if (error) {
+        ovs_fatal(0, "%s", error);
+    }
     struct vif_store *store = vif_store_open(state_dir, engine, time_msec(),
                                              &error);
     if (!store) {
