@@ -504,25 +504,38 @@ apply_metadata(struct ct_entry *e, const struct ct_exec *x)
     }
 }
 
-static uint32_t
-nat_bits(const struct ct_entry *e)
+static bool
+entry_natted(const struct ct_entry *e)
 {
-    return ((e->status & CT_ENTRY_SNAT ? CS_SRC_NAT : 0)
-            | (e->status & CT_ENTRY_DNAT ? CS_DST_NAT : 0));
+    return e->status & (CT_ENTRY_SNAT | CT_ENTRY_DNAT);
 }
 
-/* Rewrites 'pkt', a packet of entry 'e' travelling in 'dir' with key 'key',
- * to the other direction's tuple reversed. */
-static void
-nat_packet(struct dp_packet *pkt, const struct ct_entry *e, int dir,
-           const struct ct_tuple *key)
+/* The ct_state NAT bits of a packet of 'e' travelling in 'dir', as OVS
+ * reports them: undoing a SNAT on a reply changes its destination. */
+static uint32_t
+nat_bits(const struct ct_entry *e, int dir)
 {
-    if (e->status & (CT_ENTRY_SNAT | CT_ENTRY_DNAT)) {
-        struct ct_tuple target;
+    bool src = e->status & (dir ? CT_ENTRY_DNAT : CT_ENTRY_SNAT);
+    bool dst = e->status & (dir ? CT_ENTRY_SNAT : CT_ENTRY_DNAT);
 
-        ct_tuple_reverse(&target, entry_tuple(e, !dir));
-        ct_nat_rewrite(pkt, key, &target);
+    return (src ? CS_SRC_NAT : 0) | (dst ? CS_DST_NAT : 0);
+}
+
+/* If the action asks for NAT, rewrites 'pkt', a packet of entry 'e'
+ * travelling in 'dir' with key 'key', to the other direction's tuple
+ * reversed, and returns the NAT bits for its ct_state. */
+static uint32_t
+nat_packet(struct dp_packet *pkt, const struct ct_entry *e, int dir,
+           const struct ct_tuple *key, const struct ct_exec *x)
+{
+    if (!x->nat || !entry_natted(e)) {
+        return 0;
     }
+
+    struct ct_tuple target;
+    ct_tuple_reverse(&target, entry_tuple(e, !dir));
+    ct_nat_rewrite(pkt, key, &target);
+    return nat_bits(e, dir);
 }
 
 static struct ct_exec_result
@@ -541,7 +554,7 @@ commit_new(struct ct_table *t, struct dp_packet *pkt,
 
     memset(&e, 0, sizeof e);
     e.orig = *key;
-    if (x->nat) {
+    if (x->nat && !x->nat->no_range) {
         if (!ct_nat_choose(x->nat, key, &e.reply, nat_taken, t)) {
             res.refused = CT_REFUSED_NAT;
             return res;
@@ -579,8 +592,7 @@ commit_new(struct ct_table *t, struct dp_packet *pkt,
     t->engine->n_entries++;
     t->engine->stats.inserts++;
 
-    nat_packet(pkt, &e, 0, key);
-    res.ct_state |= nat_bits(&e);
+    res.ct_state |= nat_packet(pkt, &e, 0, key, x);
     return res;
 }
 
@@ -602,6 +614,11 @@ update_entry(struct ct_table *t, uint32_t slot, int dir,
         is_new = false;
         switch (ct_tcp_update(peer, pkt, dir)) {
         case CT_TCP_INVALID:
+            /* A refused segment may still have recorded its side's
+             * starting point, as in OVS. */
+            if (memcmp(peer, ce->peer, sizeof peer)) {
+                memcpy(entry_mut(t, slot)->peer, peer, sizeof peer);
+            }
             res->ct_state = CS_TRACKED | CS_INVALID;
             t->engine->stats.invalid++;
             return true;
@@ -633,15 +650,19 @@ update_entry(struct ct_table *t, uint32_t slot, int dir,
         apply_metadata(e, x);
     }
 
-    res->ct_state = CS_TRACKED | (is_new ? CS_NEW : CS_ESTABLISHED)
-                    | (dir ? CS_REPLY_DIR : 0) | nat_bits(e);
-    nat_packet(pkt, e, dir, key);
+    /* As in OVS, a packet still opening the connection is "+new" alone,
+     * whichever side sent it. */
+    res->ct_state = (CS_TRACKED
+                     | (is_new ? CS_NEW : CS_ESTABLISHED)
+                     | (dir && !is_new ? CS_REPLY_DIR : 0)
+                     | nat_packet(pkt, e, dir, key, x));
     return true;
 }
 
 static struct ct_exec_result
 execute_related(struct ct_table *t, struct dp_packet *pkt,
-                const struct ct_tuple *key, long long now)
+                const struct ct_tuple *key, const struct ct_exec *x,
+                long long now)
 {
     struct ct_exec_result res = { CS_TRACKED | CS_INVALID, CT_REFUSED_NONE };
     uint32_t slot;
@@ -654,13 +675,13 @@ execute_related(struct ct_table *t, struct dp_packet *pkt,
     }
 
     const struct ct_entry *e = entry_at(t, slot);
-    res.ct_state = (CS_TRACKED | CS_RELATED | (dir ? CS_REPLY_DIR : 0)
-                    | nat_bits(e));
-    if (e->status & (CT_ENTRY_SNAT | CT_ENTRY_DNAT)) {
+    res.ct_state = CS_TRACKED | CS_RELATED | (dir ? CS_REPLY_DIR : 0);
+    if (x->nat && entry_natted(e)) {
         struct ct_tuple quoted;
 
         ct_tuple_reverse(&quoted, key);
         ct_nat_rewrite_related(pkt, &quoted, entry_tuple(e, !dir));
+        res.ct_state |= nat_bits(e, dir);
     }
     return res;
 }
@@ -679,7 +700,7 @@ ct_table_execute(struct ct_table *t, struct dp_packet *pkt,
         t->engine->stats.invalid++;
         return res;
     case CT_KEY_RELATED:
-        return execute_related(t, pkt, &key, now);
+        return execute_related(t, pkt, &key, x, now);
     case CT_KEY_CONN:
     default:
         break;

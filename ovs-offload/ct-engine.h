@@ -29,8 +29,12 @@ struct dp_packet;
 struct ds;
 struct state_region;
 
-/* A NAT range, as ct(nat(src=ADDR[-ADDR][:PORT[-PORT]])) gives it. */
+/* A NAT action.  As in OVS, a connection's translation is applied to a
+ * packet only when its ct() action asks for NAT, and a range, as
+ * ct(nat(src=ADDR[-ADDR][:PORT[-PORT]])) gives it, applies to new
+ * connections; ct(nat) alone ('no_range') only applies what exists. */
 struct ct_nat {
+    bool no_range;              /* ct(nat): translate existing ones only. */
     bool snat;                  /* Else DNAT. */
     struct in6_addr min_addr;   /* IPv4 v4-mapped. */
     struct in6_addr max_addr;
@@ -47,7 +51,7 @@ struct ct_exec {
     bool (*may_commit)(const struct ct_tuple *key, void *aux);
     void *aux;
     bool pickup;                /* TCP: may a non-SYN start a connection? */
-    const struct ct_nat *nat;   /* On commit; NULL for none. */
+    const struct ct_nat *nat;   /* NULL: no NAT in this action. */
     const uint32_t *set_mark;   /* On commit or later; NULL to keep. */
     const ovs_u128 *set_label;
 };

@@ -1,8 +1,10 @@
 /*
  * Drives the conntrack engine from a scenario on stdin, one step per line:
  *
- *   exec [commit] [pickup] [snat=A[-B][:P[-Q]]] [dnat=...] [mark=N]
- *        [label=N] | PACKET      runs PACKET (tests/packet-compose.h syntax)
+ *   exec [commit] [pickup] [nat] [snat=A[-B][:P[-Q]]] [dnat=...]
+ *        [mark=N] [label=N] | PACKET
+ *                                runs PACKET (tests/packet-compose.h syntax)
+ *                                as ct(commit,nat(...),...) would
  *                                and prints its ct_state, any refusal and
  *                                its addresses after NAT
  *   advance MS                   moves the clock
@@ -112,6 +114,10 @@ step_exec(struct ct_table *t, char *line, long long now)
             x.commit = true;
         } else if (!strcmp(tok, "pickup")) {
             x.pickup = true;
+        } else if (!strcmp(tok, "nat")) {
+            memset(&nat, 0, sizeof nat);
+            nat.no_range = true;
+            x.nat = &nat;
         } else if (!strncmp(tok, "snat=", 5) || !strncmp(tok, "dnat=", 5)) {
             parse_nat(&nat, tok[0] == 's', tok + 5);
             x.nat = &nat;
