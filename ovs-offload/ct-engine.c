@@ -411,26 +411,26 @@ ct_table_flush(struct ct_table *t)
 
 /* Expiry. */
 
-/* Visits up to '*budget' slots of 't' from where its sweep stopped. */
+/* Visits up to '*budget' used slots of 't' from where its sweep stopped.
+ * Only used slots are read: on tmpfs, reading a page never written would
+ * allocate it. */
 static size_t
 sweep_table(struct ct_table *t, long long now, size_t *budget)
 {
-    uint32_t n_slots = state_region_n_slots(t->region);
+    uint32_t slot = t->sweep_next ? t->sweep_next - 1 : UINT32_MAX;
     size_t n = 0;
 
-    while (*budget && t->sweep_next < n_slots) {
-        uint32_t slot = t->sweep_next++;
-        const struct oor_slot_hdr *h = state_region_slot(t->region, slot);
-
+    while (*budget && state_region_next_used(t->region, &slot)) {
         (*budget)--;
-        if (h->type == OOR_SLOT_CT && entry_expired(entry_at(t, slot), now)) {
+        if (entry_expired(entry_at(t, slot), now)) {
             delete_entry(t, slot);
             t->engine->stats.expirations++;
             n++;
         }
+        t->sweep_next = slot + 1;
     }
-    if (t->sweep_next >= n_slots) {
-        t->sweep_next = 0;
+    if (*budget) {
+        t->sweep_next = 0;      /* Went round the whole table. */
     }
     return n;
 }

@@ -56,8 +56,8 @@ struct ct_entry {
     uint16_t pad;
 };
 
-_Static_assert(sizeof(struct ct_entry) <= OOR_SLOT_PAYLOAD_MAX,
-               "a conntrack entry fits a slot");
+_Static_assert(sizeof(struct ct_entry) == OOR_SLOT_CT_LEN,
+               "a conntrack entry is what the region format says it is");
 
 /* The region validator for every slot type this provider stores. */
 char *ct_entry_check_slot(uint16_t type, const void *payload, size_t len);

@@ -319,6 +319,10 @@ vif_store_add(struct vif_store *store, const struct oor_vif_def *def,
 {
     struct vif *vif = vif_store_find(store, def->iface_id);
 
+    char *error = state_region_check_def(def);
+    if (error) {
+        return error;
+    }
     if (vif) {
         if (same_def(&vif->def, def)
             && !strcmp(vif->netdev ? vif->netdev : "-",
@@ -342,7 +346,7 @@ vif_store_add(struct vif_store *store, const struct oor_vif_def *def,
 
     char *path = vif_file(store, def->iface_id, "region");
     struct state_region *r;
-    char *error = state_region_create(path, def, VIF_INITIAL_SLOTS, now, &r);
+    error = state_region_create(path, def, VIF_INITIAL_SLOTS, now, &r);
     free(path);
     if (error) {
         return error;
@@ -392,11 +396,8 @@ vif_store_import(struct vif_store *store, const void *image, size_t len,
 {
     const struct oor_header *h = image;
     struct vif *vif = vif_store_find(store, h->vif.iface_id);
-    char *error = vif_check_iface_id(h->vif.iface_id);
+    char *error;
 
-    if (error) {
-        return error;
-    }
     if (vif && ct_table_count(vif->ct) && !replace) {
         return xasprintf("VIF %s holds %"PRIu32" conntrack entries; "
                          "--replace replaces them", h->vif.iface_id,

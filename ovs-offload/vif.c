@@ -13,6 +13,7 @@
 #include "hash.h"
 #include "openvswitch/dynamic-string.h"
 #include "packets.h"
+#include "state-region.h"
 #include "util.h"
 
 static const char *policy_names[OOR_N_POLICIES] = {
@@ -25,25 +26,6 @@ const char *
 vif_policy_name(uint8_t policy)
 {
     return policy < OOR_N_POLICIES ? policy_names[policy] : "?";
-}
-
-char *
-vif_check_iface_id(const char *id)
-{
-    size_t len = strlen(id);
-
-    if (!len || len >= OOR_IFACE_ID_LEN) {
-        return xasprintf("iface-id \"%s\" must have 1 to %d characters", id,
-                         OOR_IFACE_ID_LEN - 1);
-    }
-    /* It names files in --state-dir, so no '/' and no leading dot. */
-    if (id[0] == '.' || id[strspn(id, "abcdefghijklmnopqrstuvwxyz"
-                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                      "0123456789._:-")]) {
-        return xasprintf("iface-id \"%s\" may hold only letters, digits "
-                         "and . _ : - and may not start with a dot", id);
-    }
-    return NULL;
 }
 
 static char *
@@ -167,9 +149,9 @@ vif_def_parse(struct oor_vif_def *def, int *zone, int argc,
     if (argc < 2) {
         return xstrdup("expected IFACE_ID MAC");
     }
-    error = vif_check_iface_id(argv[0]);
-    if (error) {
-        return error;
+    if (strlen(argv[0]) >= sizeof def->iface_id) {
+        return xasprintf("iface-id \"%s\" is longer than %"PRIuSIZE
+                         " characters", argv[0], sizeof def->iface_id - 1);
     }
     ovs_strlcpy(def->iface_id, argv[0], sizeof def->iface_id);
     if (!eth_addr_from_string(argv[1], &mac) || eth_addr_is_multicast(mac)
@@ -188,7 +170,9 @@ vif_def_parse(struct oor_vif_def *def, int *zone, int argc,
             return error;
         }
     }
-    return NULL;
+    /* What the region format itself requires, e.g. of the iface-id, which
+     * names files. */
+    return state_region_check_def(def);
 }
 
 void

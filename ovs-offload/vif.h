@@ -34,7 +34,6 @@ struct vif {
  * NULL or a malloc'd error naming the bad argument. */
 char *vif_def_parse(struct oor_vif_def *, int *zone, int argc,
                     const char *argv[]) OVS_WARN_UNUSED_RESULT;
-char *vif_check_iface_id(const char *) OVS_WARN_UNUSED_RESULT;
 void vif_def_format(struct ds *, const struct oor_vif_def *);
 const char *vif_policy_name(uint8_t policy);
 
