@@ -212,6 +212,22 @@ entry_tuple(const struct ct_entry *e, int dir)
     return dir ? &e->reply : &e->orig;
 }
 
+/* A VIF's region holds more than conntrack entries: these visit only the
+ * conntrack slots. */
+static bool
+next_entry(const struct ct_table *t, uint32_t *slot)
+{
+    while (state_region_next_used(t->region, slot)) {
+        if (state_region_slot(t->region, *slot)->type == OOR_SLOT_CT) {
+            return true;
+        }
+    }
+    return false;
+}
+
+#define CT_FOR_EACH_ENTRY(SLOT, TABLE)                  \
+    for ((SLOT) = UINT32_MAX; next_entry(TABLE, &(SLOT)); )
+
 static void
 index_insert(struct ct_table *t, uint32_t slot)
 {
@@ -245,7 +261,7 @@ index_rebuild(struct ct_table *t)
     t->nodes = xcalloc(t->n_nodes ? t->n_nodes : 1, sizeof *t->nodes);
     hmap_reserve(&t->index, 2 * state_region_n_used(t->region));
     t->count = 0;
-    STATE_REGION_FOR_EACH_USED (slot, t->region) {
+    CT_FOR_EACH_ENTRY (slot, t) {
         index_insert(t, slot);
         t->count++;
     }
@@ -336,7 +352,6 @@ void
 ct_table_close(struct ct_table *t)
 {
     if (t) {
-        state_region_close(t->region);
         t->engine->n_entries -= t->count;
         hmap_remove(&t->engine->tables, &t->engine_node);
         hmap_destroy(&t->index);
@@ -370,7 +385,7 @@ ct_table_rebase(struct ct_table *t, long long from_clock, long long now)
 {
     uint32_t slot;
 
-    STATE_REGION_FOR_EACH_USED (slot, t->region) {
+    CT_FOR_EACH_ENTRY (slot, t) {
         struct ct_entry *e = entry_mut(t, slot);
         long long left = (long long) e->expiration - from_clock;
 
@@ -404,7 +419,7 @@ ct_table_flush(struct ct_table *t)
 {
     uint32_t slot;
 
-    STATE_REGION_FOR_EACH_USED (slot, t->region) {
+    CT_FOR_EACH_ENTRY (slot, t) {
         delete_entry(t, slot);
     }
 }
@@ -420,7 +435,7 @@ sweep_table(struct ct_table *t, long long now, size_t *budget)
     uint32_t slot = t->sweep_next ? t->sweep_next - 1 : UINT32_MAX;
     size_t n = 0;
 
-    while (*budget && state_region_next_used(t->region, &slot)) {
+    while (*budget && next_entry(t, &slot)) {
         (*budget)--;
         if (entry_expired(entry_at(t, slot), now)) {
             delete_entry(t, slot);
@@ -749,7 +764,7 @@ ct_table_dump(const struct ct_table *t, struct ds *s, long long now,
     size_t n = 0;
     uint32_t slot;
 
-    STATE_REGION_FOR_EACH_USED (slot, t->region) {
+    CT_FOR_EACH_ENTRY (slot, t) {
         const struct ct_entry *e = entry_at(t, slot);
 
         if (!entry_expired(e, now) && n < t->count) {

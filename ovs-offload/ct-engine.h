@@ -100,18 +100,19 @@ size_t ct_engine_run(struct ct_engine *, long long now);
 /* Seals every table's region (state_region_seal()). */
 void ct_engine_seal(struct ct_engine *, long long now);
 
-/* Tables.  ct_table_open() indexes the entries already in 'region' (a
- * restart, or an import) and takes it over; the table owns it afterwards.
+/* Tables.  ct_table_open() indexes the conntrack entries already in
+ * 'region' (a restart, or an import).  The table uses the region but does
+ * not own it: the VIF does, and other modules keep their slots in it too.
  * 'region_clock' is the clock the region's deadlines are on, and 'now' this
  * host's: a region written elsewhere is rebased.  Returns NULL and sets
  * '*errorp' if the zone is taken. */
 struct ct_table *ct_table_open(struct ct_engine *, uint16_t zone,
                                struct state_region *, long long now,
                                char **errorp);
-void ct_table_close(struct ct_table *);      /* Keeps the region file. */
+void ct_table_close(struct ct_table *);      /* Leaves the region alone. */
 struct state_region *ct_table_region(const struct ct_table *);
 /* Swaps in 'region', whose entries replace the table's, and returns the old
- * region, which the caller destroys. */
+ * region, which the caller closes. */
 struct state_region *ct_table_replace(struct ct_table *,
                                       struct state_region *, long long now);
 /* Moves the deadlines of a region written on another clock, whose clock

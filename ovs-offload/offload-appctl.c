@@ -443,7 +443,7 @@ cmd_export(struct unixctl_conn *conn, int argc OVS_UNUSED,
 {
     struct vif *vif = find_vif(conn, argv[1]);
     if (vif) {
-        char *error = state_region_export(ct_table_region(vif->ct), argv[2],
+        char *error = state_region_export(vif->region, argv[2],
                                           time_msec());
         if (error) {
             reply_error(conn, error);

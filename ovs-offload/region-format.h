@@ -99,12 +99,20 @@ struct oor_header {
 enum oor_slot_type {
     OOR_SLOT_FREE = 0,
     OOR_SLOT_CT = 1,            /* struct ct_entry (ct-entry.h). */
+    OOR_SLOT_FDB = 2,           /* struct fdb_entry (fdb.h). */
+    OOR_SLOT_NEIGH = 3,         /* struct neigh_entry (neigh.h). */
+    OOR_SLOT_ROUTE = 4,         /* struct route_entry (route.h). */
+    OOR_SLOT_FLOW = 5,          /* struct flow_slot (flow-store.h). */
     OOR_N_SLOT_TYPES
 };
 
 /* The payload length of each used slot type, which its slots carry in 'len'.
  * The typed module asserts that its struct has this size. */
 #define OOR_SLOT_CT_LEN 176
+#define OOR_SLOT_FDB_LEN 24
+#define OOR_SLOT_NEIGH_LEN 32
+#define OOR_SLOT_ROUTE_LEN 40
+#define OOR_SLOT_FLOW_LEN 240
 
 /* Every used slot starts with this.  'crc' is crc32c over the whole
  * OOR_SLOT_SIZE bytes of the slot with 'crc' taken as zero; bytes past the

@@ -39,6 +39,7 @@ VLOG_DEFINE_THIS_MODULE(state_region);
 BUILD_ASSERT_DECL(SIZE_MAX >= MAX_IMAGE_SIZE);
 BUILD_ASSERT_DECL(MAX_REGION_PAGES <= UINT32_MAX);
 BUILD_ASSERT_DECL(OOR_SLOT_CT_LEN <= OOR_SLOT_PAYLOAD_MAX);
+BUILD_ASSERT_DECL(OOR_SLOT_FLOW_LEN <= OOR_SLOT_PAYLOAD_MAX);
 
 /* Generations above this are refused, so that the open generation (one
  * more) and its successors can never wrap. */
@@ -47,6 +48,10 @@ BUILD_ASSERT_DECL(OOR_SLOT_CT_LEN <= OOR_SLOT_PAYLOAD_MAX);
 /* 'len' of a used slot, by type. */
 static const uint16_t slot_payload_len[OOR_N_SLOT_TYPES] = {
     [OOR_SLOT_CT] = OOR_SLOT_CT_LEN,
+    [OOR_SLOT_FDB] = OOR_SLOT_FDB_LEN,
+    [OOR_SLOT_NEIGH] = OOR_SLOT_NEIGH_LEN,
+    [OOR_SLOT_ROUTE] = OOR_SLOT_ROUTE_LEN,
+    [OOR_SLOT_FLOW] = OOR_SLOT_FLOW_LEN,
 };
 
 struct state_region {

@@ -194,6 +194,7 @@ install_vif(struct vif_store *store, struct state_region *r,
     vif->def = state_region_header(r)->vif;
     vif->netdev = nullable_xstrdup(netdev);
     vif->zone = zone;
+    vif->region = r;
     vif->ct = ct_table_open(store->engine, zone, r, now, &error);
     if (!vif->ct) {
         state_region_close(r);
@@ -210,6 +211,7 @@ static void
 free_vif(struct vif *vif)
 {
     ct_table_close(vif->ct);
+    state_region_close(vif->region);
     free(vif->netdev);
     free(vif);
 }
@@ -421,6 +423,7 @@ vif_store_import(struct vif_store *store, const void *image, size_t len,
 
     if (vif) {
         state_region_close(ct_table_replace(vif->ct, r, now));
+        vif->region = r;
         vif->def = state_region_header(r)->vif;
     } else {
         error = install_vif(store, r, NULL, zone, now, &vif);

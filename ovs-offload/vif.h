@@ -16,6 +16,7 @@
 #include "region-format.h"
 
 struct ct_table;
+struct state_region;
 struct dp_packet;
 struct flow;
 struct ds;
@@ -25,7 +26,8 @@ struct vif {
     struct oor_vif_def def;
     char *netdev;               /* NULL while it is "-". */
     uint16_t zone;
-    struct ct_table *ct;        /* Owns the state region. */
+    struct state_region *region;    /* All of the VIF's state. */
+    struct ct_table *ct;            /* Its conntrack, in 'region'. */
 };
 
 /* Parses "IFACE_ID MAC [ip=..] [policy=..] [allow=..] [cookie=..]" style

@@ -563,7 +563,9 @@ probe_nat_bits(struct diff_ctx *ctx)
     uint32_t state = ct_table_execute(t, pkt, &x, time_msec()).ct_state;
     dp_packet_delete(pkt);
 
+    struct state_region *region = ct_table_region(t);
     ct_table_close(t);
+    state_region_close(region);
     ct_engine_destroy(e);
     unlink(path);
     free(path);
@@ -786,7 +788,10 @@ run_trace(struct diff_ctx *ctx, struct ct_trace *t)
     }
 
     conntrack_destroy(ovs);
+    struct state_region *region = ct_table_region(table);
+
     ct_table_close(table);
+    state_region_close(region);
     ct_engine_destroy(engine);
     unlink(path);
     free(path);
@@ -1140,7 +1145,9 @@ cmd_bench(struct ovs_cmdl_context *cmdl)
            "packets/s: %.0f\n", n, ct_table_count(t), (double) ns / n,
            n * 1e9 / ns);
 
+    struct state_region *r = ct_table_region(t);
     ct_table_close(t);
+    state_region_close(r);
     ct_engine_destroy(e);
     unlink(path);
     rmdir(dir);
@@ -1235,7 +1242,9 @@ cmd_memory(struct ovs_cmdl_context *cmdl)
     printf("memory: rss_delta=%lld total_per_entry=%.1f insert_ns=%.1f\n",
            anon + mapped, (double) (anon + mapped) / count, (double) ns / n);
 
+    struct state_region *r = ct_table_region(t);
     ct_table_close(t);
+    state_region_close(r);
     ct_engine_destroy(e);
     unlink(path);
     rmdir(dir);

@@ -207,7 +207,12 @@ test_ct_engine_main(int argc OVS_UNUSED, char *argv[] OVS_UNUSED)
         fflush(stdout);
     }
 
+    struct state_region *region = ct_table_region(t);
+
+
     ct_table_close(t);
+
+    state_region_close(region);
     ct_engine_destroy(e);
     unlink(path);
     rmdir(dir);
