@@ -2,9 +2,15 @@
  * Drives the conntrack engine from a scenario on stdin, one step per line:
  *
  *   exec [commit] [pickup] [nat] [snat=A[-B][:P[-Q]]] [dnat=...]
- *        [mark=N] [label=N] | PACKET
+ *        [mark=N] [label=N] [partial|partial-unmarked] | PACKET
  *                                runs PACKET (tests/packet-compose.h syntax)
- *                                as ct(commit,nat(...),...) would
+ *                                as ct(commit,nat(...),...) would; 'partial'
+ *                                first leaves its L4 checksum partial, as a
+ *                                veth with offloads on hands it over, then
+ *                                finishes it afterwards as a NIC would and
+ *                                prints whether it is right ('unmarked'
+ *                                hides that it is partial from the engine
+ *                                and vouches for it as a finished one)
  *                                and prints its ct_state, any refusal and
  *                                its addresses after NAT
  *   advance MS                   moves the clock
@@ -22,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "ct-engine.h"
+#include "csum.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "openvswitch/dynamic-string.h"
@@ -94,11 +101,53 @@ refusal_name(enum ct_refusal r)
     }
 }
 
+/* Leaves the TCP or UDP checksum of 'p' partial: only the pseudo-header's
+ * sum, as a local stack hands a frame to a veth with offloads on. */
+static void
+make_partial(struct dp_packet *p, bool mark)
+{
+    const struct ip_header *ip = dp_packet_l3(p);
+    struct tcp_header *tcp = dp_packet_l4(p);
+    struct udp_header *udp = dp_packet_l4(p);
+    ovs_be16 *field = ip->ip_proto == IPPROTO_TCP ? &tcp->tcp_csum
+                                                  : &udp->udp_csum;
+    uint32_t sum = packet_csum_pseudoheader(ip);
+
+    *field = ~csum_finish(sum);
+    if (!mark) {
+        /* Vouch for the checksum instead, so that conntrack takes the
+         * packet and NAT treats the field as a finished checksum. */
+        *dp_packet_ol_flags_ptr(p) |= DP_PACKET_OL_RX_L4_CKSUM_GOOD;
+    } else if (ip->ip_proto == IPPROTO_TCP) {
+        dp_packet_hwol_set_csum_tcp(p);
+    } else {
+        dp_packet_hwol_set_csum_udp(p);
+    }
+}
+
+/* Finishes a partial checksum as the NIC would, and tells whether the
+ * result is right. */
+static const char *
+finish_partial(struct dp_packet *p)
+{
+    const struct ip_header *ip = dp_packet_l3(p);
+    struct tcp_header *tcp = dp_packet_l4(p);
+    struct udp_header *udp = dp_packet_l4(p);
+    ovs_be16 *field = ip->ip_proto == IPPROTO_TCP ? &tcp->tcp_csum
+                                                  : &udp->udp_csum;
+    size_t len = dp_packet_l4_size(p);
+
+    *field = csum(tcp, len);
+    return csum_finish(csum_continue(packet_csum_pseudoheader(ip), tcp, len))
+           ? " csum=bad" : " csum=ok";
+}
+
 static void
 step_exec(struct ct_table *t, char *line, long long now)
 {
     char *bar = strchr(line, '|');
     struct ct_exec x = { .commit = false };
+    int partial = 0;            /* 1: partial, 2: partial and unmarked. */
     struct ct_nat nat;
     uint32_t mark;
     ovs_u128 label;
@@ -114,6 +163,10 @@ step_exec(struct ct_table *t, char *line, long long now)
             x.commit = true;
         } else if (!strcmp(tok, "pickup")) {
             x.pickup = true;
+        } else if (!strcmp(tok, "partial")) {
+            partial = 1;
+        } else if (!strcmp(tok, "partial-unmarked")) {
+            partial = 2;
         } else if (!strcmp(tok, "nat")) {
             memset(&nat, 0, sizeof nat);
             nat.no_range = true;
@@ -137,12 +190,18 @@ step_exec(struct ct_table *t, char *line, long long now)
     struct flow flow;
     pkt_metadata_init(&p->md, 0);
     flow_extract(p, &flow);
+    if (partial) {
+        make_partial(p, partial == 1);
+    }
 
     struct ct_exec_result r = ct_table_execute(t, p, &x, now);
     struct ds s = DS_EMPTY_INITIALIZER;
     ct_state_format(&s, r.ct_state);
     ds_put_cstr(&s, refusal_name(r.refused));
     print_addresses(&s, p);
+    if (partial) {
+        ds_put_cstr(&s, finish_partial(p));
+    }
     printf("%s\n", ds_cstr(&s));
     ds_destroy(&s);
     dp_packet_delete(p);
