@@ -31,8 +31,11 @@ VLOG_DEFINE_THIS_MODULE(ct_engine);
 /* OVS's default global limit. */
 #define CT_DEFAULT_LIMIT 3000000
 
-/* Slots the expiry sweep visits per ct_engine_run(). */
+/* Slots the expiry sweep visits per ct_engine_run(), and how long it rests
+ * after going round every table: lookups ignore expired entries anyway, so
+ * the sweep only reclaims them, and must cost little on a busy datapath. */
 #define CT_SWEEP_BUDGET 4096
+#define CT_SWEEP_INTERVAL_MS 1000
 
 #define N_ZONES 65536
 
@@ -61,7 +64,8 @@ struct ct_engine {
     uint32_t n_entries;
     uint32_t *zone_limit;           /* [N_ZONES], 0 for none. */
     uint32_t hash_basis;
-    uint16_t sweep_zone;            /* Zone the sweep resumes in. */
+    int sweep_zone;                 /* Zone the sweep resumes in. */
+    long long next_sweep;           /* When the next round may start. */
     struct ct_stats stats;
 };
 
@@ -136,8 +140,8 @@ ct_engine_get_stats(const struct ct_engine *e, struct ct_stats *stats)
     *stats = e->stats;
 }
 
-static struct ct_table *
-find_table(const struct ct_engine *e, uint16_t zone)
+struct ct_table *
+ct_engine_find_table(const struct ct_engine *e, uint16_t zone)
 {
     struct ct_table *t;
 
@@ -331,7 +335,7 @@ struct ct_table *
 ct_table_open(struct ct_engine *e, uint16_t zone, struct state_region *r,
               long long now OVS_UNUSED, char **errorp)
 {
-    if (find_table(e, zone)) {
+    if (ct_engine_find_table(e, zone)) {
         *errorp = xasprintf("zone %"PRIu16" is already in use", zone);
         return NULL;
     }
@@ -450,22 +454,43 @@ sweep_table(struct ct_table *t, long long now, size_t *budget)
     return n;
 }
 
+/* The table whose zone is the lowest at or above 'zone', if any. */
+static struct ct_table *
+next_table(const struct ct_engine *e, int zone)
+{
+    struct ct_table *best = NULL, *t;
+
+    HMAP_FOR_EACH (t, engine_node, &e->tables) {
+        if (t->zone >= zone && (!best || t->zone < best->zone)) {
+            best = t;
+        }
+    }
+    return best;
+}
+
 size_t
 ct_engine_run(struct ct_engine *e, long long now)
 {
     size_t budget = CT_SWEEP_BUDGET;
     size_t n = 0;
 
-    for (int i = 0; i < N_ZONES && budget && !hmap_is_empty(&e->tables);
-         i++) {
-        struct ct_table *t = find_table(e, e->sweep_zone);
-        if (t) {
-            n += sweep_table(t, now, &budget);
-            if (t->sweep_next) {
-                break;          /* Out of budget inside this table. */
-            }
+    if (now < e->next_sweep) {
+        return 0;
+    }
+    while (budget) {
+        struct ct_table *t = next_table(e, e->sweep_zone);
+
+        if (!t) {
+            /* A whole round is done: rest until the next interval. */
+            e->sweep_zone = 0;
+            e->next_sweep = now + CT_SWEEP_INTERVAL_MS;
+            break;
         }
-        e->sweep_zone++;
+        n += sweep_table(t, now, &budget);
+        if (t->sweep_next) {
+            break;              /* Out of budget inside this table. */
+        }
+        e->sweep_zone = t->zone + 1;
     }
     return n;
 }
@@ -527,6 +552,14 @@ entry_natted(const struct ct_entry *e)
 
 /* The ct_state NAT bits of a packet of 'e' travelling in 'dir', as OVS
  * reports them: undoing a SNAT on a reply changes its destination. */
+static void
+result_metadata(struct ct_exec_result *res, const struct ct_entry *e)
+{
+    res->mark = e->mark;
+    res->label.u64.lo = e->label[0];
+    res->label.u64.hi = e->label[1];
+}
+
 static uint32_t
 nat_bits(const struct ct_entry *e, int dir)
 {
@@ -557,7 +590,7 @@ static struct ct_exec_result
 commit_new(struct ct_table *t, struct dp_packet *pkt,
            const struct ct_tuple *key, const struct ct_exec *x, long long now)
 {
-    struct ct_exec_result res = { CS_TRACKED | CS_NEW, CT_REFUSED_NONE };
+    struct ct_exec_result res = { .ct_state = CS_TRACKED | CS_NEW };
     struct ct_entry e;
     uint32_t slot;
 
@@ -608,6 +641,7 @@ commit_new(struct ct_table *t, struct dp_packet *pkt,
     t->engine->stats.inserts++;
 
     res.ct_state |= nat_packet(pkt, &e, 0, key, x);
+    result_metadata(&res, &e);
     return res;
 }
 
@@ -671,6 +705,7 @@ update_entry(struct ct_table *t, uint32_t slot, int dir,
                      | (is_new ? CS_NEW : CS_ESTABLISHED)
                      | (dir && !is_new ? CS_REPLY_DIR : 0)
                      | nat_packet(pkt, e, dir, key, x));
+    result_metadata(res, e);
     return true;
 }
 
@@ -679,7 +714,7 @@ execute_related(struct ct_table *t, struct dp_packet *pkt,
                 const struct ct_tuple *key, const struct ct_exec *x,
                 long long now)
 {
-    struct ct_exec_result res = { CS_TRACKED | CS_INVALID, CT_REFUSED_NONE };
+    struct ct_exec_result res = { .ct_state = CS_TRACKED | CS_INVALID };
     uint32_t slot;
     int dir;
 
@@ -691,6 +726,7 @@ execute_related(struct ct_table *t, struct dp_packet *pkt,
 
     const struct ct_entry *e = entry_at(t, slot);
     res.ct_state = CS_TRACKED | CS_RELATED | (dir ? CS_REPLY_DIR : 0);
+    result_metadata(&res, e);
     if (x->nat && entry_natted(e)) {
         struct ct_tuple quoted;
 
@@ -705,7 +741,7 @@ struct ct_exec_result
 ct_table_execute(struct ct_table *t, struct dp_packet *pkt,
                  const struct ct_exec *x, long long now)
 {
-    struct ct_exec_result res = { CS_TRACKED | CS_INVALID, CT_REFUSED_NONE };
+    struct ct_exec_result res = { .ct_state = CS_TRACKED | CS_INVALID };
     struct ct_tuple key;
     uint32_t slot;
     int dir;

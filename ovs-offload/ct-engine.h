@@ -68,6 +68,8 @@ enum ct_refusal {
 struct ct_exec_result {
     uint32_t ct_state;          /* CS_* bits. */
     enum ct_refusal refused;
+    uint32_t mark;              /* The connection's, if it has one. */
+    ovs_u128 label;
 };
 
 struct ct_stats {
@@ -94,8 +96,9 @@ uint32_t ct_engine_n_entries(const struct ct_engine *);
 void ct_engine_get_stats(const struct ct_engine *, struct ct_stats *);
 void ct_engine_format_stats(const struct ct_engine *, struct ds *);
 
-/* Expires entries whose deadline passed, a bounded amount of work per call;
- * returns how many it removed. */
+/* Expires entries whose deadline passed, a bounded amount of work per call,
+ * and after a round of every table, nothing for a second; returns how many
+ * it removed. */
 size_t ct_engine_run(struct ct_engine *, long long now);
 /* Seals every table's region (state_region_seal()). */
 void ct_engine_seal(struct ct_engine *, long long now);
@@ -120,6 +123,7 @@ struct state_region *ct_table_replace(struct ct_table *,
  * the time it had left. */
 void ct_table_rebase(struct ct_table *, long long from_clock, long long now);
 uint16_t ct_table_zone(const struct ct_table *);
+struct ct_table *ct_engine_find_table(const struct ct_engine *, uint16_t zone);
 void ct_table_set_zone(struct ct_table *, uint16_t zone);
 uint32_t ct_table_count(const struct ct_table *);
 void ct_table_flush(struct ct_table *);

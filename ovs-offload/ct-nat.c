@@ -10,6 +10,7 @@
 #include "dp-packet.h"
 #include "hash.h"
 #include "packets.h"
+#include "port-offload.h"
 
 /* Ports handed out when a port must change and the range gives none. */
 #define NAT_EPHEMERAL_MIN 1024
@@ -97,26 +98,6 @@ ct_nat_choose(const struct ct_nat *nat, const struct ct_tuple *orig,
     return false;
 }
 
-/* A packet whose L4 checksum the kernel left partial (a veth or tap with
- * offloads on) holds in its checksum field only the sum of the
- * pseudo-header, not yet complemented, and nothing of its ports: whoever
- * sends it finishes the sum.  Rewriting keeps it that way, so that it stays
- * right for a kernel that segments the frame. */
-static ovs_be16 *
-partial_csum_field(struct dp_packet *pkt, uint8_t proto)
-{
-    if (!dp_packet_hwol_tx_l4_checksum(pkt)) {
-        return NULL;
-    }
-    if (proto == IPPROTO_TCP && dp_packet_l4_size(pkt) >= TCP_HEADER_LEN) {
-        return &((struct tcp_header *) dp_packet_l4(pkt))->tcp_csum;
-    }
-    if (proto == IPPROTO_UDP && dp_packet_l4_size(pkt) >= UDP_HEADER_LEN) {
-        return &((struct udp_header *) dp_packet_l4(pkt))->udp_csum;
-    }
-    return NULL;
-}
-
 static void
 rewrite_addr(struct dp_packet *pkt, bool v4, uint8_t proto, void *field,
              const struct in6_addr *old, const struct in6_addr *new)
@@ -124,43 +105,10 @@ rewrite_addr(struct dp_packet *pkt, bool v4, uint8_t proto, void *field,
     if (!memcmp(old, new, sizeof *old)) {
         return;
     }
-
-    ovs_be16 *partial = partial_csum_field(pkt, proto);
     if (v4) {
-        ovs_be32 old4 = in6_addr_get_mapped_ipv4(old);
-        ovs_be32 new4 = in6_addr_get_mapped_ipv4(new);
-
-        if (partial) {
-            struct ip_header *ip = dp_packet_l3(pkt);
-
-            *partial = ~recalc_csum32(~*partial, old4, new4);
-            ip->ip_csum = recalc_csum32(ip->ip_csum, old4, new4);
-            put_16aligned_be32(field, new4);
-        } else {
-            packet_set_ipv4_addr(pkt, field, new4);
-        }
-    } else if (partial) {
-        *partial = ~recalc_csum128(~*partial, field, new);
-        memcpy(field, new, sizeof *new);
+        packet_set_ipv4_addr(pkt, field, in6_addr_get_mapped_ipv4(new));
     } else {
         packet_set_ipv6_addr(pkt, proto, field, new, true);
-    }
-}
-
-static void
-rewrite_ports(struct dp_packet *pkt, uint8_t proto, uint16_t sport,
-              uint16_t dport)
-{
-    if (partial_csum_field(pkt, proto)) {
-        /* Ports are not in the partial sum. */
-        struct tcp_header *l4 = dp_packet_l4(pkt);
-
-        l4->tcp_src = htons(sport);
-        l4->tcp_dst = htons(dport);
-    } else if (proto == IPPROTO_TCP) {
-        packet_set_tcp_port(pkt, htons(sport), htons(dport));
-    } else if (proto == IPPROTO_UDP) {
-        packet_set_udp_port(pkt, htons(sport), htons(dport));
     }
 }
 
@@ -183,10 +131,18 @@ ct_nat_rewrite(struct dp_packet *pkt, const struct ct_tuple *key,
         rewrite_addr(pkt, v4, key->proto, ip6->ip6_dst.be32, &key->dst,
                      &target->dst);
     }
-    if (has_ports(key->proto)
-        && (key->sport != target->sport || key->dport != target->dport)) {
-        rewrite_ports(pkt, key->proto, target->sport, target->dport);
+    if (key->sport != target->sport || key->dport != target->dport) {
+        if (key->proto == IPPROTO_TCP) {
+            packet_set_tcp_port(pkt, htons(target->sport),
+                                htons(target->dport));
+        } else if (key->proto == IPPROTO_UDP) {
+            packet_set_udp_port(pkt, htons(target->sport),
+                                htons(target->dport));
+        }
     }
+    /* A checksum a veth or tap left partial holds a seed, which the
+     * incremental updates above got wrong: make it again. */
+    port_packet_csum_refresh(pkt);
 }
 
 /* Rewrites the quoted packet at 'quote' in place; its checksums inside the

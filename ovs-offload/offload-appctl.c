@@ -14,6 +14,7 @@
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
 #include "pcap-file.h"
+#include "port-set.h"
 #include "state-region.h"
 #include "ct-entry.h"
 #include "timeval.h"
@@ -30,6 +31,7 @@ VLOG_DEFINE_THIS_MODULE(offload_appctl);
 struct offload_appctl {
     struct vif_store *store;
     struct ct_engine *engine;
+    struct port_set *ports;
 };
 
 static struct offload_appctl ctx;
@@ -87,6 +89,8 @@ cmd_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
                       vifs[i]->zone, ct_table_count(vifs[i]->ct));
     }
     free(vifs);
+    ds_put_format(&s, "ports: %"PRIuSIZE"\n", port_set_count(ctx.ports));
+    port_set_format(ctx.ports, &s);
     reply_ds(conn, &s);
 }
 
@@ -468,7 +472,7 @@ cmd_import(struct unixctl_conn *conn, int argc, const char *argv[],
 
     void *image;
     size_t len;
-    char *error = state_image_read(argv[1], ct_entry_check_slot, &image,
+    char *error = state_image_read(argv[1], vif_check_slot, &image,
                                    &len);
     if (error) {
         reply_error(conn, error);
@@ -490,16 +494,18 @@ cmd_import(struct unixctl_conn *conn, int argc, const char *argv[],
 }
 
 void
-offload_appctl_register(struct vif_store *store, struct ct_engine *engine)
+offload_appctl_register(struct vif_store *store, struct ct_engine *engine,
+                        struct port_set *ports)
 {
     ctx.store = store;
     ctx.engine = engine;
+    ctx.ports = ports;
 
     unixctl_command_register("offload/show", "", 0, 0, cmd_show, NULL);
     unixctl_command_register("offload/add-vif",
                              "IFACE_ID NETDEV MAC [ip=ADDR[,ADDR...]] "
                              "[zone=N] [policy=stateful|loose|open] "
-                             "[allow=PROTO:PORT[,...]] [cookie=N]",
+                             "[allow=PROTO:PORT|icmp|icmp6[,...]] [cookie=N]",
                              3, 3 + 5, cmd_add_vif, NULL);
     unixctl_command_register("offload/bind-vif", "IFACE_ID NETDEV", 2, 2,
                              cmd_bind_vif, NULL);

@@ -6,8 +6,10 @@
 #define OFFLOAD_APPCTL_H 1
 
 struct ct_engine;
+struct port_set;
 struct vif_store;
 
-void offload_appctl_register(struct vif_store *, struct ct_engine *);
+void offload_appctl_register(struct vif_store *, struct ct_engine *,
+                             struct port_set *);
 
 #endif /* offload-appctl.h */

@@ -10,13 +10,21 @@
 #include <sys/stat.h>
 #include "command-line.h"
 #include "ct-engine.h"
+#include "datapath-appctl.h"
+#include "datapath.h"
 #include "daemon.h"
 #include "dirs.h"
 #include "fatal-signal.h"
+#include "fdb.h"
+#include "host-zones.h"
 #include "limits-file.h"
+#include "neigh.h"
 #include "offload-appctl.h"
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
+#include "port-set.h"
+#include "port.h"
+#include "route.h"
 #include "timeval.h"
 #include "unixctl.h"
 #include "util.h"
@@ -43,6 +51,14 @@ ovs_offloadd_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
 
     *exiting = true;
     unixctl_command_reply(conn, NULL);
+}
+
+static void
+load_or_die(char *error)
+{
+    if (error) {
+        ovs_fatal(0, "%s", error);
+    }
 }
 
 static void
@@ -79,12 +95,45 @@ main(int argc, char *argv[])
     if (error) {
         ovs_fatal(0, "%s", error);
     }
-    struct vif_store *store = vif_store_open(state_dir, engine, time_msec(),
-                                             &error);
+
+    /* Offloads stay on: the ports read and write with a vnet header. */
+    port_offloads_init(true);
+    struct datapath_tables tables = {
+        .ct = engine,
+        .fdb = fdb_create(),
+        .neigh = neigh_table_create(state_dir),
+        .routes = route_table_create(state_dir),
+        .ports = port_set_open(state_dir, &error),
+        .host_zones = NULL,
+    };
+    if (!tables.ports) {
+        ovs_fatal(0, "%s", error);
+    }
+    load_or_die(neigh_table_load(tables.neigh));
+    load_or_die(route_table_load(tables.routes));
+
+    char *host_flows = xasprintf("%s/host-flows", state_dir);
+    struct datapath *dp = datapath_create(&tables, host_flows);
+    free(host_flows);
+
+    struct vif_modules modules = {
+        .ct = engine,
+        .fdb = tables.fdb,
+        .neigh = tables.neigh,
+        .routes = tables.routes,
+        .flows = datapath_flows(dp),
+    };
+    struct vif_store *store = vif_store_open(state_dir, &modules,
+                                             time_msec(), &error);
     if (!store) {
         ovs_fatal(0, "%s", error);
     }
-    offload_appctl_register(store, engine);
+    /* After the VIFs, which have the first claim on their zones. */
+    tables.host_zones = host_zones_open(state_dir, engine, time_msec());
+    datapath_set_host_zones(dp, tables.host_zones);
+    datapath_set_vifs(dp, store);
+    offload_appctl_register(store, engine, tables.ports);
+    datapath_appctl_register(dp, &tables, store);
     daemonize_complete();
     VLOG_INFO("ovs-offloadd started, state in %s", state_dir);
 
@@ -92,15 +141,23 @@ main(int argc, char *argv[])
         long long now = time_msec();
 
         unixctl_server_run(unixctl);
+        datapath_run(dp, now);
         ct_engine_run(engine, now);
         ct_engine_seal(engine, now);
 
         unixctl_server_wait(unixctl);
+        datapath_wait(dp);
         poll_timer_wait(SWEEP_INTERVAL_MS);
         poll_block();
     }
 
     vif_store_close(store);
+    datapath_destroy(dp);
+    host_zones_close(tables.host_zones);
+    port_set_close(tables.ports);
+    route_table_destroy(tables.routes);
+    neigh_table_destroy(tables.neigh);
+    fdb_destroy(tables.fdb);
     ct_engine_destroy(engine);
     unixctl_server_destroy(unixctl);
     service_stop();

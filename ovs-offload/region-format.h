@@ -54,7 +54,9 @@ enum oor_policy {
     OOR_N_POLICIES
 };
 
-/* One inbound opening: 'proto' is IPPROTO_TCP or IPPROTO_UDP. */
+/* One inbound opening: 'proto' is IPPROTO_TCP or IPPROTO_UDP with a
+ * nonzero 'port', or IPPROTO_ICMP or IPPROTO_ICMPV6 with 'port' zero (echo
+ * requests, i.e. ping). */
 struct oor_allow {
     uint8_t proto;
     uint8_t pad;

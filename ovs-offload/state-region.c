@@ -238,8 +238,14 @@ state_region_check_def(const struct oor_vif_def *v)
             if (!is_all_zeros(a, sizeof *a)) {
                 return xasprintf("unused opening %d not zero", i);
             }
-        } else if (a->proto != IPPROTO_TCP && a->proto != IPPROTO_UDP) {
+        } else if (a->proto != IPPROTO_TCP && a->proto != IPPROTO_UDP
+                   && a->proto != IPPROTO_ICMP
+                   && a->proto != IPPROTO_ICMPV6) {
             return xasprintf("opening %d: bad protocol %"PRIu8, i, a->proto);
+        } else if ((a->proto == IPPROTO_ICMP || a->proto == IPPROTO_ICMPV6)
+                   != !a->port) {
+            return xasprintf("opening %d: port %"PRIu16" with protocol %"
+                             PRIu8, i, a->port, a->proto);
         } else if (a->pad) {
             return xasprintf("opening %d: padding not zero", i);
         }

@@ -12,6 +12,11 @@
 #include <unistd.h>
 #include "ct-engine.h"
 #include "ct-entry.h"
+#include "fdb.h"
+#include "flow-store.h"
+#include "flow-table.h"
+#include "neigh.h"
+#include "route.h"
 #include "hash.h"
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
@@ -28,8 +33,9 @@ VLOG_DEFINE_THIS_MODULE(vif_store);
 
 struct vif_store {
     char *dir;
-    struct ct_engine *engine;
+    struct vif_modules modules;
     struct hmap vifs;           /* Contains struct vif, by iface-id. */
+    uint64_t seqno;
 };
 
 static char *
@@ -43,6 +49,38 @@ const char *
 vif_store_dir(const struct vif_store *store)
 {
     return store->dir;
+}
+
+uint64_t
+vif_store_seqno(const struct vif_store *store)
+{
+    return store->seqno;
+}
+
+struct vif *
+vif_store_find_by_netdev(const struct vif_store *store, const char *netdev)
+{
+    struct vif *vif;
+
+    HMAP_FOR_EACH (vif, node, &store->vifs) {
+        if (vif->netdev && !strcmp(vif->netdev, netdev)) {
+            return vif;
+        }
+    }
+    return NULL;
+}
+
+struct vif *
+vif_store_find_by_cookie(const struct vif_store *store, uint64_t cookie)
+{
+    struct vif *vif;
+
+    HMAP_FOR_EACH (vif, node, &store->vifs) {
+        if (vif->def.cookie == cookie) {
+            return vif;
+        }
+    }
+    return NULL;
 }
 
 struct vif *
@@ -83,11 +121,15 @@ vif_store_list(const struct vif_store *store, size_t *n)
     return list;
 }
 
+/* A zone is in use if a VIF has it or the host's flows track in it. */
 static bool
 zone_in_use(const struct vif_store *store, int zone)
 {
     struct vif *vif;
 
+    if (ct_engine_find_table(store->modules.ct, zone)) {
+        return true;
+    }
     HMAP_FOR_EACH (vif, node, &store->vifs) {
         if (vif->zone == zone) {
             return true;
@@ -182,6 +224,52 @@ unlink_vif_files(const struct vif_store *store, const char *iface_id)
     free(local);
 }
 
+/* Opens the VIF's part of every table on its region 'r'. */
+static char *
+open_tables(struct vif_store *store, struct vif *vif, long long now)
+{
+    const struct vif_modules *m = &store->modules;
+    char *error = NULL;
+
+    vif->ct = ct_table_open(m->ct, vif->zone, vif->region, now, &error);
+    if (!vif->ct) {
+        return error;
+    }
+    vif->fdb = fdb_vif_open(m->fdb, vif, vif->region);
+    vif->neigh = neigh_vif_open(m->neigh, vif, vif->region);
+    vif->routes = route_vif_open(m->routes, vif, vif->region);
+    return NULL;
+}
+
+static void
+close_tables(struct vif *vif)
+{
+    route_vif_close(vif->routes);
+    neigh_vif_close(vif->neigh);
+    fdb_vif_close(vif->fdb);
+    ct_table_close(vif->ct);
+}
+
+/* Installs the flows kept in the VIF's region, whose times are on a clock
+ * that read 'from_clock' when this one read 'now'. */
+static void
+load_flows(struct vif_store *store, struct vif *vif, long long from_clock,
+           long long now)
+{
+    size_t n = 0;
+    char *error;
+
+    if (!store->modules.flows) {
+        return;
+    }
+    error = flow_table_load_owner(store->modules.flows, vif->def.iface_id,
+                                  from_clock, now, &n);
+    if (error) {
+        VLOG_WARN("%s", error);
+        free(error);
+    }
+}
+
 /* Makes a VIF around the region 'r' and puts it in the store.  On error, 'r'
  * is closed. */
 static char *
@@ -189,28 +277,36 @@ install_vif(struct vif_store *store, struct state_region *r,
             const char *netdev, int zone, long long now, struct vif **vifp)
 {
     struct vif *vif = xzalloc(sizeof *vif);
-    char *error = NULL;
 
     vif->def = state_region_header(r)->vif;
     vif->netdev = nullable_xstrdup(netdev);
     vif->zone = zone;
     vif->region = r;
-    vif->ct = ct_table_open(store->engine, zone, r, now, &error);
-    if (!vif->ct) {
+
+    char *error = open_tables(store, vif, now);
+    if (error) {
         state_region_close(r);
         free(vif->netdev);
         free(vif);
         return error;
     }
     hmap_insert(&store->vifs, &vif->node, hash_string(vif->def.iface_id, 0));
+    store->seqno++;
     *vifp = vif;
     return NULL;
 }
 
+/* Takes 'vif' out of the store and frees it; with 'erase', its flows go
+ * from its region too. */
 static void
-free_vif(struct vif *vif)
+remove_vif(struct vif_store *store, struct vif *vif, bool erase)
 {
-    ct_table_close(vif->ct);
+    if (store->modules.flows) {
+        flow_table_del_owner(store->modules.flows, vif->def.iface_id, erase);
+    }
+    hmap_remove(&store->vifs, &vif->node);
+    store->seqno++;
+    close_tables(vif);
     state_region_close(vif->region);
     free(vif->netdev);
     free(vif);
@@ -227,7 +323,7 @@ load_vif(struct vif_store *store, const char *name, long long now)
     char *netdev;
     int zone;
 
-    char *error = state_region_open(path, ct_entry_check_slot, &r);
+    char *error = state_region_open(path, vif_check_slot, &r);
     if (!error && strcmp(state_region_header(r)->vif.iface_id, iface_id)) {
         error = xasprintf("holds VIF \"%s\"",
                           state_region_header(r)->vif.iface_id);
@@ -246,6 +342,8 @@ load_vif(struct vif_store *store, const char *name, long long now)
     if (error) {
         VLOG_ERR("%s: %s; VIF not loaded", path, error);
     } else {
+        /* A restart: the region's times are on this host's clock. */
+        load_flows(store, vif, now, now);
         VLOG_INFO("VIF %s: %"PRIu32" conntrack entries, zone %d",
                   iface_id, ct_table_count(vif->ct), zone);
     }
@@ -257,8 +355,8 @@ out:
 }
 
 struct vif_store *
-vif_store_open(const char *dir, struct ct_engine *engine, long long now,
-               char **errorp)
+vif_store_open(const char *dir, const struct vif_modules *modules,
+               long long now, char **errorp)
 {
     DIR *d = opendir(dir);
     if (!d) {
@@ -269,7 +367,7 @@ vif_store_open(const char *dir, struct ct_engine *engine, long long now,
 
     struct vif_store *store = xzalloc(sizeof *store);
     store->dir = xstrdup(dir);
-    store->engine = engine;
+    store->modules = *modules;
     hmap_init(&store->vifs);
 
     /* Sorted, so that zones are handed out the same way every time. */
@@ -300,8 +398,8 @@ vif_store_close(struct vif_store *store)
     if (store) {
         struct vif *vif;
 
-        HMAP_FOR_EACH_POP (vif, node, &store->vifs) {
-            free_vif(vif);
+        HMAP_FOR_EACH_SAFE (vif, node, &store->vifs) {
+            remove_vif(store, vif, false);
         }
         hmap_destroy(&store->vifs);
         free(store->dir);
@@ -357,8 +455,7 @@ vif_store_add(struct vif_store *store, const struct oor_vif_def *def,
     if (!error) {
         error = write_local(store, *vifp);
         if (error) {
-            hmap_remove(&store->vifs, &(*vifp)->node);
-            free_vif(*vifp);
+            remove_vif(store, *vifp, false);
             unlink_vif_files(store, def->iface_id);
         }
     }
@@ -377,6 +474,7 @@ vif_store_bind(struct vif_store *store, struct vif *vif, const char *netdev)
         vif->netdev = old;
     } else {
         free(old);
+        store->seqno++;
     }
     return error;
 }
@@ -386,10 +484,40 @@ vif_store_del(struct vif_store *store, struct vif *vif)
 {
     char *iface_id = xstrdup(vif->def.iface_id);
 
-    hmap_remove(&store->vifs, &vif->node);
-    free_vif(vif);
+    remove_vif(store, vif, true);
     unlink_vif_files(store, iface_id);
     free(iface_id);
+}
+
+/* Swaps the region of 'vif' for 'r', whose state replaces its state in
+ * every table; the old region is closed. */
+static void
+replace_region(struct vif_store *store, struct vif *vif,
+               struct state_region *r, long long now)
+{
+    struct state_region *old = vif->region;
+
+    if (store->modules.flows) {
+        flow_table_del_owner(store->modules.flows, vif->def.iface_id, false);
+    }
+    ct_table_replace(vif->ct, r, now);
+    fdb_vif_replace(vif->fdb, r);
+    neigh_vif_replace(vif->neigh, r);
+    route_vif_replace(vif->routes, r);
+    vif->region = r;
+    vif->def = state_region_header(r)->vif;
+    state_region_close(old);
+    store->seqno++;
+}
+
+/* Moves the times of a region sealed on a clock that read 'from_clock' onto
+ * this host's, which reads 'now'. */
+static void
+rebase_tables(struct vif *vif, long long from_clock, long long now)
+{
+    ct_table_rebase(vif->ct, from_clock, now);
+    fdb_vif_rebase(vif->fdb, from_clock, now);
+    neigh_vif_rebase(vif->neigh, from_clock, now);
 }
 
 char *
@@ -398,8 +526,12 @@ vif_store_import(struct vif_store *store, const void *image, size_t len,
 {
     const struct oor_header *h = image;
     struct vif *vif = vif_store_find(store, h->vif.iface_id);
-    char *error;
+    char *error = flow_store_check_region(image,
+                                          (size_t) h->n_pages * OOR_PAGE_SIZE);
 
+    if (error) {
+        return error;
+    }
     if (vif && ct_table_count(vif->ct) && !replace) {
         return xasprintf("VIF %s holds %"PRIu32" conntrack entries; "
                          "--replace replaces them", h->vif.iface_id,
@@ -422,24 +554,22 @@ vif_store_import(struct vif_store *store, const void *image, size_t len,
     }
 
     if (vif) {
-        state_region_close(ct_table_replace(vif->ct, r, now));
-        vif->region = r;
-        vif->def = state_region_header(r)->vif;
+        replace_region(store, vif, r, now);
     } else {
         error = install_vif(store, r, NULL, zone, now, &vif);
         if (!error) {
             error = write_local(store, vif);
+            if (error) {
+                remove_vif(store, vif, false);
+            }
         }
         if (error) {
-            if (vif) {
-                hmap_remove(&store->vifs, &vif->node);
-                free_vif(vif);
-            }
             unlink_vif_files(store, h->vif.iface_id);
             return error;
         }
     }
-    ct_table_rebase(vif->ct, h->clock_ms, now);
+    rebase_tables(vif, h->clock_ms, now);
+    load_flows(store, vif, h->clock_ms, now);
     *vifp = vif;
     return NULL;
 }

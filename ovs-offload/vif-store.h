@@ -14,18 +14,40 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "openvswitch/compiler.h"
 #include "region-format.h"
 
 struct ct_engine;
+struct fdb;
+struct flow_table;
+struct neigh_table;
+struct route_table;
 struct vif;
 
-struct vif_store *vif_store_open(const char *dir, struct ct_engine *,
+/* The provider's tables a VIF keeps state in; each VIF gets its own part of
+ * each, in its region.  'flows' may be NULL (no flow table). */
+struct vif_modules {
+    struct ct_engine *ct;
+    struct fdb *fdb;
+    struct neigh_table *neigh;
+    struct route_table *routes;
+    struct flow_table *flows;
+};
+
+struct vif_store *vif_store_open(const char *dir, const struct vif_modules *,
                                  long long now, char **errorp);
 void vif_store_close(struct vif_store *);
 const char *vif_store_dir(const struct vif_store *);
 
 struct vif *vif_store_find(const struct vif_store *, const char *iface_id);
+struct vif *vif_store_find_by_netdev(const struct vif_store *,
+                                     const char *netdev);
+struct vif *vif_store_find_by_cookie(const struct vif_store *,
+                                     uint64_t cookie);
+/* Bumped by every change to the set of VIFs or their netdevs, so that the
+ * datapath knows to refresh what it derived from them. */
+uint64_t vif_store_seqno(const struct vif_store *);
 /* All VIFs, sorted by iface-id; the caller frees the array. */
 struct vif **vif_store_list(const struct vif_store *, size_t *n);
 

@@ -7,6 +7,11 @@
 #include <netinet/icmp6.h>
 #include <string.h>
 #include "ct-engine.h"
+#include "ct-entry.h"
+#include "fdb.h"
+#include "flow-store.h"
+#include "neigh.h"
+#include "route.h"
 #include "ct-key.h"
 #include "dp-packet.h"
 #include "flow.h"
@@ -15,6 +20,27 @@
 #include "packets.h"
 #include "state-region.h"
 #include "util.h"
+
+char *
+vif_check_slot(uint16_t type, const void *payload, size_t len)
+{
+    switch (type) {
+    case OOR_SLOT_CT:
+        return ct_entry_check_slot(type, payload, len);
+    case OOR_SLOT_FDB:
+        return fdb_check_slot(type, payload, len);
+    case OOR_SLOT_NEIGH:
+        return neigh_check_slot(type, payload, len);
+    case OOR_SLOT_ROUTE:
+        return route_check_slot(type, payload, len);
+    case OOR_SLOT_FLOW:
+        return flow_slot_check(type, payload, len);
+    case OOR_SLOT_FREE:
+    case OOR_N_SLOT_TYPES:
+    default:
+        return xasprintf("unknown slot type %"PRIu16, type);
+    }
+}
 
 static const char *policy_names[OOR_N_POLICIES] = {
     [OOR_POLICY_STATEFUL] = "stateful",
@@ -56,6 +82,63 @@ parse_ips(struct oor_vif_def *def, const char *value)
     return error;
 }
 
+static const struct {
+    const char *name;
+    uint8_t proto;
+} allow_protos[] = {
+    { "tcp", IPPROTO_TCP },
+    { "udp", IPPROTO_UDP },
+    { "icmp", IPPROTO_ICMP },
+    { "icmp6", IPPROTO_ICMPV6 },
+};
+
+static const char *
+allow_proto_name(uint8_t proto)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(allow_protos); i++) {
+        if (allow_protos[i].proto == proto) {
+            return allow_protos[i].name;
+        }
+    }
+    return "?";
+}
+
+/* Parses one opening: "tcp:PORT", "udp:PORT", or "icmp" or "icmp6" for
+ * echo requests. */
+static char *
+parse_one_allow(struct oor_allow *a, char *tok)
+{
+    char *colon = strchr(tok, ':');
+    unsigned int port = 0;
+
+    if (colon) {
+        *colon = '\0';
+    }
+    memset(a, 0, sizeof *a);
+    for (size_t i = 0; i < ARRAY_SIZE(allow_protos); i++) {
+        if (!strcmp(tok, allow_protos[i].name)) {
+            a->proto = allow_protos[i].proto;
+        }
+    }
+    if (!a->proto) {
+        return xasprintf("allow: unknown protocol \"%s\" (tcp, udp, icmp "
+                         "or icmp6)", tok);
+    }
+
+    bool icmp = a->proto == IPPROTO_ICMP || a->proto == IPPROTO_ICMPV6;
+    if (icmp ? colon != NULL
+        : !colon || !str_to_uint(colon + 1, 10, &port) || !port
+          || port > 65535) {
+        if (colon) {
+            *colon = ':';
+        }
+        return xasprintf("allow: \"%s\" is not %s", tok,
+                         icmp ? "icmp or icmp6 alone" : "PROTO:PORT");
+    }
+    a->port = port;
+    return NULL;
+}
+
 static char *
 parse_allow(struct oor_vif_def *def, const char *value)
 {
@@ -63,33 +146,13 @@ parse_allow(struct oor_vif_def *def, const char *value)
 
     def->n_allow = 0;
     memset(def->allow, 0, sizeof def->allow);
-    for (char *tok = strtok_r(copy, ",", &save); tok;
+    for (char *tok = strtok_r(copy, ",", &save); tok && !error;
          tok = strtok_r(NULL, ",", &save)) {
-        char *colon = strchr(tok, ':');
-        unsigned int port;
-
         if (def->n_allow >= OOR_MAX_ALLOW) {
             error = xasprintf("allow: more than %d entries", OOR_MAX_ALLOW);
-            break;
-        }
-        if (!colon || !str_to_uint(colon + 1, 10, &port) || !port
-            || port > 65535) {
-            error = xasprintf("allow: \"%s\" is not PROTO:PORT", tok);
-            break;
-        }
-        *colon = '\0';
-
-        struct oor_allow *a = &def->allow[def->n_allow++];
-        if (!strcmp(tok, "tcp")) {
-            a->proto = IPPROTO_TCP;
-        } else if (!strcmp(tok, "udp")) {
-            a->proto = IPPROTO_UDP;
         } else {
-            error = xasprintf("allow: unknown protocol \"%s\" (tcp or udp)",
-                              tok);
-            break;
+            error = parse_one_allow(&def->allow[def->n_allow++], tok);
         }
-        a->port = port;
     }
     free(copy);
     return error;
@@ -195,9 +258,12 @@ vif_def_format(struct ds *s, const struct oor_vif_def *def)
     if (def->n_allow) {
         ds_put_cstr(s, " allow=");
         for (int i = 0; i < def->n_allow; i++) {
-            ds_put_format(s, "%s%s:%u", i ? "," : "",
-                          def->allow[i].proto == IPPROTO_TCP ? "tcp" : "udp",
-                          def->allow[i].port);
+            const struct oor_allow *a = &def->allow[i];
+
+            ds_put_format(s, "%s%s", i ? "," : "", allow_proto_name(a->proto));
+            if (a->port) {
+                ds_put_format(s, ":%"PRIu16, a->port);
+            }
         }
     }
     ds_put_format(s, " cookie=%#"PRIx64, def->cookie);
@@ -233,7 +299,17 @@ inbound_allowed(const struct ct_tuple *key, void *vif_)
     for (int i = 0; i < vif->def.n_allow; i++) {
         const struct oor_allow *a = &vif->def.allow[i];
 
-        if (a->proto == key->proto && a->port == key->dport) {
+        if (a->proto != key->proto) {
+            continue;
+        }
+        if (a->proto == IPPROTO_ICMP || a->proto == IPPROTO_ICMPV6) {
+            /* ICMP keys carry the type in the high byte of 'dport'. */
+            uint8_t type = key->dport >> 8;
+            if (type == (a->proto == IPPROTO_ICMP ? ICMP4_ECHO_REQUEST
+                         : ICMP6_ECHO_REQUEST)) {
+                return true;
+            }
+        } else if (a->port == key->dport) {
             return true;
         }
     }
@@ -256,7 +332,7 @@ struct vif_verdict
 vif_process(struct vif *vif, struct dp_packet *pkt, const struct flow *flow,
             bool from_vm, long long now)
 {
-    struct vif_verdict v = { .allow = true, .ct_state = 0 };
+    struct vif_verdict v = { .allow = true };
 
     if (vif->def.policy == OOR_POLICY_OPEN || bypasses_conntrack(flow)) {
         return v;
@@ -275,6 +351,7 @@ vif_process(struct vif *vif, struct dp_packet *pkt, const struct flow *flow,
     struct ct_exec_result r = ct_table_execute(vif->ct, pkt, &x, now);
 
     v.ct_state = r.ct_state;
+    v.refused = r.refused != CT_REFUSED_NONE;
     if (r.refused || r.ct_state & CS_INVALID) {
         v.allow = false;
     } else if (r.ct_state & (CS_ESTABLISHED | CS_RELATED)) {

@@ -10,12 +10,16 @@
 #define OFFLOAD_VIF_H 1
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "openvswitch/hmap.h"
 #include "openvswitch/compiler.h"
 #include "region-format.h"
 
 struct ct_table;
+struct fdb_vif;
+struct neigh_vif;
+struct route_vif;
 struct state_region;
 struct dp_packet;
 struct flow;
@@ -26,8 +30,12 @@ struct vif {
     struct oor_vif_def def;
     char *netdev;               /* NULL while it is "-". */
     uint16_t zone;
-    struct state_region *region;    /* All of the VIF's state. */
-    struct ct_table *ct;            /* Its conntrack, in 'region'. */
+    struct state_region *region;    /* All of the VIF's state, which the
+                                     * tables below keep in it. */
+    struct ct_table *ct;
+    struct fdb_vif *fdb;
+    struct neigh_vif *neigh;
+    struct route_vif *routes;
 };
 
 /* Parses "IFACE_ID MAC [ip=..] [policy=..] [allow=..] [cookie=..]" style
@@ -39,9 +47,15 @@ char *vif_def_parse(struct oor_vif_def *, int *zone, int argc,
 void vif_def_format(struct ds *, const struct oor_vif_def *);
 const char *vif_policy_name(uint8_t policy);
 
+/* The region validator's check for every slot type a VIF's region holds
+ * (state_region_slot_check_func). */
+char *vif_check_slot(uint16_t type, const void *payload, size_t len);
+
 /* The verdict for one frame. */
 struct vif_verdict {
     bool allow;
+    bool refused;               /* A new connection hit a limit or had no
+                                 * room. */
     uint32_t ct_state;          /* CS_* bits; 0 if conntrack was bypassed. */
 };
 

@@ -13,7 +13,8 @@ TESTSUITE_AT = \
 	tests/state-region.at \
 	tests/ct-engine.at \
 	tests/ct-diff.at \
-	tests/ovs-offloadd.at
+	tests/ovs-offloadd.at \
+	tests/system-datapath.at
 TESTSUITE = $(srcdir)/tests/testsuite
 DISTCLEANFILES += tests/atconfig tests/atlocal
 
@@ -60,3 +61,17 @@ tests_ovstest_offload_CPPFLAGS = $(AM_CPPFLAGS) -I$(OVS_SRCDIR)/tests
 tests_ovstest_offload_LDADD = ovs-offload/libovsoffload.la $(OVS_LIBOPENVSWITCH)
 
 include tests/perf/automake.mk
+
+# Ports and offloads: the port layer's test program and system tests.
+TESTSUITE_AT += \
+	tests/system-macros.at \
+	tests/system-port.at
+tests_ovstest_offload_SOURCES += tests/test-port.c
+
+# FDB, neighbours, routes and port security.
+TESTSUITE_AT += tests/l2l3.at
+tests_ovstest_offload_SOURCES += tests/test-l2l3.c
+
+# The flow table, its actions and their persistence.
+TESTSUITE_AT += tests/flow-table.at
+tests_ovstest_offload_SOURCES += tests/test-flow-table.c

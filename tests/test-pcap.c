@@ -11,10 +11,20 @@
  *   ovstest-offload test-pcap pcap-udp-flows FILE N SRC_MAC DST_MAC
  *
  * writes N UDP frames of N distinct connections from 10.x.y.z to 192.0.2.1.
+ *
+ *   ovstest-offload test-pcap send DEV < PACKETS
+ *
+ * sends the frames, as pcap-write reads them, out of DEV through a packet
+ * socket: what a system test injects, such as a forged or out-of-window
+ * segment.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <string.h>
 #include "dp-packet.h"
 #include "flow.h"
@@ -67,12 +77,46 @@ pcap_udp_flows_cmd(struct ovs_cmdl_context *ctx)
 }
 
 static void
+send_cmd(struct ovs_cmdl_context *ctx)
+{
+    const char *dev = ctx->argv[1];
+    struct sockaddr_ll sll;
+    char line[4096];
+    int fd;
+
+    memset(&sll, 0, sizeof sll);
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = if_nametoindex(dev);
+    if (!sll.sll_ifindex) {
+        ovs_fatal(errno, "%s: no such device", dev);
+    }
+    fd = socket(AF_PACKET, SOCK_RAW, 0);
+    if (fd < 0) {
+        ovs_fatal(errno, "packet socket");
+    }
+    while (fgets(line, sizeof line, stdin)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] && line[0] != '#') {
+            struct dp_packet *p = packet_compose(line);
+
+            if (sendto(fd, dp_packet_data(p), dp_packet_size(p), 0,
+                       (struct sockaddr *) &sll, sizeof sll) < 0) {
+                ovs_fatal(errno, "%s: send failed", dev);
+            }
+            dp_packet_delete(p);
+        }
+    }
+    close(fd);
+}
+
+static void
 test_pcap_main(int argc, char *argv[])
 {
     static const struct ovs_cmdl_command commands[] = {
         {"pcap-write", "FILE < PACKETS", 1, 1, pcap_write_cmd, OVS_RO},
         {"pcap-udp-flows", "FILE N SRC_MAC DST_MAC", 4, 4,
          pcap_udp_flows_cmd, OVS_RO},
+        {"send", "DEV < PACKETS", 1, 1, send_cmd, OVS_RO},
         {NULL, NULL, 0, 0, NULL, OVS_RO},
     };
     struct ovs_cmdl_context ctx = { .argc = argc - 1, .argv = argv + 1 };

@@ -2,3 +2,4 @@
 # reference in one run, writes CSV and a PNG plot to $PERF_OUT and ends with
 # "result: NAME ours=X ref=Y unit=... ratio=R".  Never part of make check.
 dist_noinst_SCRIPTS += tests/perf/conntrack
+dist_noinst_SCRIPTS += tests/perf/datapath

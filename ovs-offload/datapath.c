@@ -1,0 +1,680 @@
+/*
+ * The datapath: the packet loop and the pipeline that ties the ports, the
+ * flow table, conntrack, the FDB, neighbours, routes and the VIFs' policies
+ * together.
+ */
+#include <config.h>
+#include "datapath.h"
+
+#include <string.h>
+#include "ct-engine.h"
+#include "dp-packet.h"
+#include "fdb.h"
+#include "flow-exec.h"
+#include "flow-table.h"
+#include "flow.h"
+#include "hash.h"
+#include "host-zones.h"
+#include "neigh.h"
+#include "openvswitch/ofp-port.h"
+#include "openvswitch/vlog.h"
+#include "packets.h"
+#include "port-security.h"
+#include "port-set.h"
+#include "port.h"
+#include "route.h"
+#include "state-region.h"
+#include "timeval.h"
+#include "util.h"
+#include "vif-store.h"
+#include "vif.h"
+
+VLOG_DEFINE_THIS_MODULE(datapath);
+
+/* Batches a port may deliver per datapath_run(), so that one busy port does
+ * not starve the others or the control plane. */
+#define MAX_BATCHES_PER_PORT 8
+
+/* A VIF as the datapath sees it: the port its netdev is, if any. */
+struct vif_binding {
+    struct vif *vif;
+    ofp_port_t port_no;         /* OFPP_NONE if its netdev is no port. */
+};
+
+struct datapath {
+    struct datapath_tables t;
+    struct vif_store *vifs;
+    struct flow_table *flows;
+    bool default_pipeline;
+
+    /* Derived from the ports and the VIFs by datapath_reconfigure(). */
+    uint64_t vif_seqno;
+    struct vif **port_vif;      /* Indexed by port number. */
+    size_t n_port_vif;
+    struct hmap bindings;       /* Contains struct binding_node. */
+    struct ofputil_port_map port_map;
+
+    /* Frames waiting to be sent, per port number. */
+    struct dp_packet_batch *tx;
+    size_t n_tx;
+
+    /* The frame in progress, for the flow callbacks. */
+    struct port *in_port;
+    long long now;
+};
+
+struct binding_node {
+    struct hmap_node node;      /* By VIF pointer. */
+    struct vif_binding b;
+};
+
+static const struct flow_exec_ops exec_ops;
+
+/* Drops. */
+
+static void
+drop(struct port *in_port, enum port_drop_reason reason,
+     struct dp_packet *pkt)
+{
+    port_count_drop(in_port, reason, 1);
+    dp_packet_delete(pkt);
+}
+
+/* The VIFs' bindings to ports. */
+
+static struct binding_node *
+find_binding(const struct datapath *dp, const struct vif *vif)
+{
+    struct binding_node *bn;
+
+    HMAP_FOR_EACH_WITH_HASH (bn, node, hash_pointer(vif, 0), &dp->bindings) {
+        if (bn->b.vif == vif) {
+            return bn;
+        }
+    }
+    return NULL;
+}
+
+struct vif *
+datapath_port_vif(const struct datapath *dp, ofp_port_t port_no)
+{
+    size_t i = ofp_to_u16(port_no);
+
+    return i < dp->n_port_vif ? dp->port_vif[i] : NULL;
+}
+
+struct port *
+datapath_vif_port(const struct datapath *dp, const struct vif *vif)
+{
+    const struct binding_node *bn = find_binding(dp, vif);
+
+    return (bn && bn->b.port_no != OFPP_NONE
+            ? port_set_find_by_number(dp->t.ports, bn->b.port_no) : NULL);
+}
+
+/* Flow ownership: a flow belongs to the VIF whose port it matches with
+ * in_port, or whose cookie it carries. */
+static const char *
+flow_owner(const struct match *match, ovs_be64 cookie, void *dp_)
+{
+    struct datapath *dp = dp_;
+    struct vif *vif = NULL;
+
+    if (!dp->vifs) {
+        return NULL;
+    }
+    if (match->wc.masks.in_port.ofp_port) {
+        vif = datapath_port_vif(dp, match->flow.in_port.ofp_port);
+    }
+    if (!vif && cookie) {
+        vif = vif_store_find_by_cookie(dp->vifs, ntohll(cookie));
+    }
+    return vif ? vif->def.iface_id : NULL;
+}
+
+static struct state_region *
+flow_region(const char *iface_id, ofp_port_t *port, void *dp_)
+{
+    struct datapath *dp = dp_;
+    struct vif *vif = dp->vifs ? vif_store_find(dp->vifs, iface_id) : NULL;
+
+    if (!vif) {
+        return NULL;
+    }
+
+    const struct binding_node *bn = find_binding(dp, vif);
+    *port = bn ? bn->b.port_no : OFPP_NONE;
+    return vif->region;
+}
+
+struct datapath *
+datapath_create(const struct datapath_tables *t, const char *host_flows)
+{
+    struct datapath *dp = xzalloc(sizeof *dp);
+    struct flow_table_ops ops = {
+        .owner = flow_owner,
+        .region = flow_region,
+        .aux = dp,
+    };
+
+    dp->t = *t;
+    dp->default_pipeline = true;
+    dp->flows = flow_table_create(&ops, host_flows);
+    hmap_init(&dp->bindings);
+    ofputil_port_map_init(&dp->port_map);
+    return dp;
+}
+
+void
+datapath_destroy(struct datapath *dp)
+{
+    if (dp) {
+        struct binding_node *bn;
+
+        HMAP_FOR_EACH_POP (bn, node, &dp->bindings) {
+            free(bn);
+        }
+        hmap_destroy(&dp->bindings);
+        for (size_t i = 0; i < dp->n_tx; i++) {
+            dp_packet_delete_batch(&dp->tx[i], true);
+        }
+        free(dp->tx);
+        free(dp->port_vif);
+        ofputil_port_map_destroy(&dp->port_map);
+        flow_table_destroy(dp->flows);
+        free(dp);
+    }
+}
+
+struct flow_table *
+datapath_flows(const struct datapath *dp)
+{
+    return dp->flows;
+}
+
+void
+datapath_set_vifs(struct datapath *dp, struct vif_store *vifs)
+{
+    dp->vifs = vifs;
+    datapath_reconfigure(dp);
+}
+
+void
+datapath_set_host_zones(struct datapath *dp, struct host_zones *hz)
+{
+    dp->t.host_zones = hz;
+}
+
+void
+datapath_set_default_pipeline(struct datapath *dp, bool on)
+{
+    dp->default_pipeline = on;
+}
+
+bool
+datapath_get_default_pipeline(const struct datapath *dp)
+{
+    return dp->default_pipeline;
+}
+
+/* Reconfiguration. */
+
+static void
+map_ports(struct datapath *dp)
+{
+    struct port *port;
+    size_t max = 0;
+
+    PORT_SET_FOR_EACH (port, dp->t.ports) {
+        max = MAX(max, ofp_to_u16(port->port_no));
+    }
+    free(dp->port_vif);
+    dp->n_port_vif = max + 1;
+    dp->port_vif = xcalloc(dp->n_port_vif, sizeof *dp->port_vif);
+
+    ofputil_port_map_destroy(&dp->port_map);
+    ofputil_port_map_init(&dp->port_map);
+    PORT_SET_FOR_EACH (port, dp->t.ports) {
+        struct vif *vif = (dp->vifs
+                           ? vif_store_find_by_netdev(dp->vifs, port->name)
+                           : NULL);
+
+        dp->port_vif[ofp_to_u16(port->port_no)] = vif;
+        ofputil_port_map_put(&dp->port_map, port->port_no, port->name);
+        route_bind_port(dp->t.routes, port->name, ofp_to_u16(port->port_no));
+    }
+    flow_table_set_port_map(dp->flows, &dp->port_map);
+
+    if (dp->n_tx < dp->n_port_vif) {
+        dp->tx = xrealloc(dp->tx, dp->n_port_vif * sizeof *dp->tx);
+        for (size_t i = dp->n_tx; i < dp->n_port_vif; i++) {
+            dp_packet_batch_init(&dp->tx[i]);
+        }
+        dp->n_tx = dp->n_port_vif;
+    }
+}
+
+/* Rebinds the VIFs to their ports; a VIF whose port changed gets its flows
+ * loaded again, since they name ports. */
+static void
+bind_vifs(struct datapath *dp, long long now)
+{
+    struct hmap old = HMAP_INITIALIZER(&old);
+    size_t n;
+
+    hmap_swap(&old, &dp->bindings);
+    struct vif **vifs = dp->vifs ? vif_store_list(dp->vifs, &n) : NULL;
+    for (size_t i = 0; vifs && i < n; i++) {
+        struct binding_node *bn = xzalloc(sizeof *bn);
+        struct port *port = (vifs[i]->netdev
+                             ? port_set_find(dp->t.ports, vifs[i]->netdev)
+                             : NULL);
+
+        bn->b.vif = vifs[i];
+        bn->b.port_no = port ? port->port_no : OFPP_NONE;
+        hmap_insert(&dp->bindings, &bn->node, hash_pointer(vifs[i], 0));
+
+        struct binding_node *was;
+        bool found = false;
+        HMAP_FOR_EACH_WITH_HASH (was, node, hash_pointer(vifs[i], 0), &old) {
+            if (was->b.vif == vifs[i]) {
+                found = was->b.port_no == bn->b.port_no;
+                break;
+            }
+        }
+        if (!found) {
+            size_t n_loaded;
+            char *error;
+
+            flow_table_del_owner(dp->flows, vifs[i]->def.iface_id, false);
+            error = flow_table_load_owner(dp->flows, vifs[i]->def.iface_id,
+                                          now, now, &n_loaded);
+            if (error) {
+                VLOG_WARN("%s", error);
+                free(error);
+            }
+        }
+    }
+    free(vifs);
+
+    struct binding_node *bn;
+    HMAP_FOR_EACH_POP (bn, node, &old) {
+        free(bn);
+    }
+    hmap_destroy(&old);
+}
+
+void
+datapath_reconfigure(struct datapath *dp)
+{
+    long long now = time_msec();
+    size_t n_loaded;
+    char *error;
+
+    map_ports(dp);
+    bind_vifs(dp, now);
+    error = flow_table_load_host(dp->flows, now, &n_loaded);
+    if (error) {
+        VLOG_WARN("host flows: %s", error);
+        free(error);
+    }
+    dp->vif_seqno = dp->vifs ? vif_store_seqno(dp->vifs) : 0;
+}
+
+/* Sending. */
+
+static void
+flush_port(struct datapath *dp, size_t i)
+{
+    struct dp_packet_batch *batch = &dp->tx[i];
+    struct port *port;
+
+    if (dp_packet_batch_is_empty(batch)) {
+        return;
+    }
+    port = port_set_find_by_number(dp->t.ports, u16_to_ofp(i));
+    if (port && port_is_open(port)) {
+        port_send(port, batch);
+    } else {
+        if (port) {
+            port_count_drop(port, PORT_DROP_NO_NETDEV,
+                            dp_packet_batch_size(batch));
+        }
+        dp_packet_delete_batch(batch, true);
+    }
+    dp_packet_batch_init(batch);
+}
+
+static void
+flush_all(struct datapath *dp)
+{
+    for (size_t i = 0; i < dp->n_tx; i++) {
+        flush_port(dp, i);
+    }
+}
+
+/* Queues 'pkt' to go out of 'out'. */
+static void
+enqueue(struct datapath *dp, struct port *out, struct dp_packet *pkt)
+{
+    size_t i = ofp_to_u16(out->port_no);
+
+    if (i >= dp->n_tx || !port_is_open(out)) {
+        drop(dp->in_port, PORT_DROP_NO_NETDEV, pkt);
+        return;
+    }
+    if (dp_packet_batch_is_full(&dp->tx[i])) {
+        flush_port(dp, i);
+    }
+    dp_packet_batch_add(&dp->tx[i], pkt);
+}
+
+/* The reason a VIF's policy refused a frame. */
+static enum port_drop_reason
+policy_drop_reason(const struct vif_verdict *v)
+{
+    return (v->refused ? PORT_DROP_LIMIT
+            : v->ct_state & CS_INVALID ? PORT_DROP_INVALID
+            : PORT_DROP_FIREWALL);
+}
+
+/* Sends 'pkt' out of 'out'; with 'policy', a VIF behind 'out' must first let
+ * it in. */
+static void
+deliver(struct datapath *dp, struct port *out, struct dp_packet *pkt,
+        const struct flow *flow, bool policy)
+{
+    struct vif *vif = policy ? datapath_port_vif(dp, out->port_no) : NULL;
+
+    if (vif) {
+        struct flow f = *flow;
+        struct vif_verdict v = vif_process(vif, pkt, &f, false, dp->now);
+
+        if (!v.allow) {
+            drop(dp->in_port, policy_drop_reason(&v), pkt);
+            return;
+        }
+    }
+    enqueue(dp, out, pkt);
+}
+
+/* Sends 'pkt' out of every open port but the one it came in on. */
+static void
+flood(struct datapath *dp, struct dp_packet *pkt, const struct flow *flow,
+      ofp_port_t in_port, bool policy)
+{
+    struct port *port;
+
+    PORT_SET_FOR_EACH (port, dp->t.ports) {
+        if (port->port_no != in_port && port_is_open(port)) {
+            deliver(dp, port, dp_packet_clone(pkt), flow, policy);
+        }
+    }
+    dp_packet_delete(pkt);
+}
+
+/* The L2 learning switch: the port the FDB knows for the destination, or
+ * every port. */
+static void
+switch_l2(struct datapath *dp, struct dp_packet *pkt, const struct flow *flow,
+          bool policy)
+{
+    uint16_t vlan = vlan_tci_to_vid(flow->vlans[0].tci);
+    ofp_port_t in_port = flow->in_port.ofp_port;
+    struct fdb_where where;
+
+    if (eth_addr_is_multicast(flow->dl_dst)
+        || !fdb_lookup(dp->t.fdb, flow->dl_dst, vlan, dp->now, &where)) {
+        flood(dp, pkt, flow, in_port, policy);
+        return;
+    }
+
+    struct port *out = (where.vif ? datapath_vif_port(dp, where.vif)
+                        : port_set_find_by_number(dp->t.ports,
+                                                  u16_to_ofp(where.port)));
+    if (!out) {
+        drop(dp->in_port, PORT_DROP_NO_NETDEV, pkt);
+    } else if (out->port_no == in_port) {
+        dp_packet_delete(pkt);      /* Already where it is going. */
+    } else {
+        deliver(dp, out, pkt, flow, policy);
+    }
+}
+
+/* L3: a frame sent to the router MAC is routed: TTL, MACs, and on to the
+ * next hop. */
+static void
+route(struct datapath *dp, struct dp_packet *pkt, const struct flow *flow)
+{
+    struct route_decision d;
+    enum route_result r = route_packet(dp->t.routes, dp->t.neigh, pkt, flow,
+                                       dp->now, &d);
+
+    if (r != ROUTE_OK) {
+        drop(dp->in_port, PORT_DROP_NO_ROUTE, pkt);
+        return;
+    }
+
+    struct flow f;
+    flow_extract(pkt, &f);
+    f.in_port = flow->in_port;
+    switch (d.output) {
+    case ROUTE_OUT_VIF: {
+        struct port *out = datapath_vif_port(dp, d.vif);
+        if (out) {
+            deliver(dp, out, pkt, &f, true);
+        } else {
+            drop(dp->in_port, PORT_DROP_NO_NETDEV, pkt);
+        }
+        break;
+    }
+    case ROUTE_OUT_PORT: {
+        struct port *out = port_set_find_by_number(dp->t.ports,
+                                                   u16_to_ofp(d.port));
+        if (out) {
+            deliver(dp, out, pkt, &f, true);
+        } else {
+            drop(dp->in_port, PORT_DROP_NO_NETDEV, pkt);
+        }
+        break;
+    }
+    case ROUTE_OUT_L2:
+    default:
+        switch_l2(dp, pkt, &f, true);
+        break;
+    }
+}
+
+/* The default pipeline, after no flow matched. */
+static void
+default_pipeline(struct datapath *dp, struct vif *vif, struct dp_packet *pkt,
+                 struct flow *flow)
+{
+    if (vif) {
+        struct vif_verdict v = vif_process(vif, pkt, flow, true, dp->now);
+
+        if (!v.allow) {
+            drop(dp->in_port, policy_drop_reason(&v), pkt);
+            return;
+        }
+    }
+
+    struct eth_addr router = route_get_router_mac(dp->t.routes);
+    if (!eth_addr_is_zero(router) && eth_addr_equals(flow->dl_dst, router)
+        && is_ip_any(flow)) {
+        route(dp, pkt, flow);
+    } else {
+        switch_l2(dp, pkt, flow, true);
+    }
+}
+
+static void
+learn(struct datapath *dp, struct vif *vif, const struct flow *flow)
+{
+    uint16_t vlan = vlan_tci_to_vid(flow->vlans[0].tci);
+    uint32_t port = ofp_to_u16(flow->in_port.ofp_port);
+
+    if (vif) {
+        fdb_learn_vif(vif->fdb, flow->dl_src, vlan, dp->now);
+    } else {
+        fdb_learn_port(dp->t.fdb, port, flow->dl_src, vlan, dp->now);
+    }
+    if (flow->dl_type == htons(ETH_TYPE_ARP) || is_nd(flow, NULL)) {
+        neigh_learn_flow(dp->t.neigh, vif ? vif->neigh : NULL, port, flow,
+                         dp->now);
+    }
+}
+
+static void
+process(struct datapath *dp, struct port *in_port, struct dp_packet *pkt)
+{
+    struct vif *vif = datapath_port_vif(dp, in_port->port_no);
+    struct flow flow;
+
+    pkt_metadata_init(&pkt->md, in_port->port_no);
+    flow_extract(pkt, &flow);
+
+    if (vif && dp->default_pipeline) {
+        enum port_sec_verdict v = port_security_check(&vif->def, &flow, pkt);
+        if (v != PORT_SEC_OK) {
+            static struct vlog_rate_limit rl = VLOG_RATE_LIMIT_INIT(5, 5);
+            VLOG_INFO_RL(&rl, "%s: %s from VIF %s", in_port->name,
+                         port_sec_verdict_to_string(v), vif->def.iface_id);
+            drop(in_port, PORT_DROP_PORT_SECURITY, pkt);
+            return;
+        }
+    }
+    learn(dp, vif, &flow);
+
+    struct flow_exec_ops ops = exec_ops;
+    ops.aux = dp;
+    struct flow_exec_result r = flow_exec(dp->flows, 0, pkt, &flow, &ops,
+                                          dp->now);
+    switch (r.status) {
+    case FLOW_EXEC_MISS:
+        if (dp->default_pipeline) {
+            default_pipeline(dp, vif, pkt, &flow);
+        } else {
+            drop(in_port, PORT_DROP_FIREWALL, pkt);
+        }
+        break;
+    case FLOW_EXEC_DROP:
+        port_count_drop(in_port, PORT_DROP_FIREWALL, 1);
+        break;
+    case FLOW_EXEC_TTL:
+        port_count_drop(in_port, PORT_DROP_NO_ROUTE, 1);
+        break;
+    case FLOW_EXEC_DEPTH:
+        port_count_drop(in_port, PORT_DROP_INVALID, 1);
+        break;
+    case FLOW_EXEC_FORWARDED:
+    default:
+        break;
+    }
+}
+
+/* The flow table's callbacks. */
+
+static void
+exec_output(ofp_port_t port_no, struct dp_packet *pkt, void *dp_)
+{
+    struct datapath *dp = dp_;
+    struct port *out = port_set_find_by_number(dp->t.ports, port_no);
+
+    if (out) {
+        enqueue(dp, out, pkt);
+    } else {
+        drop(dp->in_port, PORT_DROP_NO_NETDEV, pkt);
+    }
+}
+
+static void
+exec_normal(struct dp_packet *pkt, const struct flow *flow, void *dp_)
+{
+    switch_l2(dp_, pkt, flow, false);
+}
+
+static void
+exec_flood(struct dp_packet *pkt, const struct flow *flow, ofp_port_t in_port,
+           void *dp_)
+{
+    flood(dp_, pkt, flow, in_port, false);
+}
+
+/* Conntrack for ct(): the zone's table is its VIF's, or else the host's.
+ * If the host's can't be made, the packet comes back +inv. */
+static void
+exec_ct(uint16_t zone, const struct ct_exec *x, struct dp_packet *pkt,
+        struct flow *flow, void *dp_)
+{
+    struct datapath *dp = dp_;
+    struct ct_table *t = host_zones_table(dp->t.host_zones, zone, dp->now);
+    struct ct_exec_result r = { CS_TRACKED | CS_INVALID, CT_REFUSED_NONE,
+                                0, OVS_U128_ZERO };
+
+    if (t) {
+        r = ct_table_execute(t, pkt, x, dp->now);
+    }
+    flow->ct_state = r.ct_state;
+    flow->ct_zone = zone;
+    flow->ct_mark = r.mark;
+    flow->ct_label = r.label;
+}
+
+static const struct flow_exec_ops exec_ops = {
+    .output = exec_output,
+    .normal = exec_normal,
+    .flood = exec_flood,
+    .ct = exec_ct,
+};
+
+/* The loop. */
+
+void
+datapath_run(struct datapath *dp, long long now)
+{
+    struct port *port;
+
+    port_set_run(dp->t.ports);
+    if (dp->vifs && vif_store_seqno(dp->vifs) != dp->vif_seqno) {
+        datapath_reconfigure(dp);
+    }
+
+    dp->now = now;
+    PORT_SET_FOR_EACH (port, dp->t.ports) {
+        if (!port_is_open(port)) {
+            continue;
+        }
+        for (int i = 0; i < MAX_BATCHES_PER_PORT; i++) {
+            struct dp_packet_batch batch;
+            struct dp_packet *pkt;
+
+            if (port_recv(port, &batch)) {
+                break;
+            }
+            dp->in_port = port;
+            DP_PACKET_BATCH_FOR_EACH (j, pkt, &batch) {
+                process(dp, port, pkt);
+            }
+            flush_all(dp);
+        }
+    }
+    dp->in_port = NULL;
+
+    fdb_run(dp->t.fdb, now);
+    neigh_run(dp->t.neigh, now);
+    flow_table_run(dp->flows, now);
+}
+
+void
+datapath_wait(struct datapath *dp)
+{
+    struct port *port;
+
+    PORT_SET_FOR_EACH (port, dp->t.ports) {
+        if (port_is_open(port)) {
+            port_wait(port);
+        }
+    }
+    port_set_wait(dp->t.ports);
+}
