@@ -24,6 +24,8 @@ ovs_offload_libovsoffload_la_SOURCES = \
 	ovs-offload/host-zones.h \
 	ovs-offload/datapath.c \
 	ovs-offload/datapath.h \
+	ovs-offload/datapath-settings.c \
+	ovs-offload/datapath-settings.h \
 	ovs-offload/datapath-appctl.c \
 	ovs-offload/datapath-appctl.h \
 	ovs-offload/offload-appctl.c \

@@ -8,6 +8,7 @@
 #include "datapath-appctl.h"
 
 #include <string.h>
+#include "datapath-settings.h"
 #include "datapath.h"
 #include "fdb.h"
 #include "flow-table.h"
@@ -27,6 +28,7 @@
 static struct datapath *dp;
 static struct datapath_tables tables;
 static struct vif_store *vifs;
+static const char *state_dir;
 
 static void
 reply(struct unixctl_conn *conn, char *error)
@@ -307,6 +309,20 @@ cmd_route_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
     reply_ds(conn, &s);
 }
 
+/* Saves the settings after a change; on failure the caller's 'undo' puts
+ * the old value back, so nothing is half-applied. */
+static bool
+save_settings(struct unixctl_conn *conn)
+{
+    char *error = datapath_settings_save(state_dir, dp, &tables);
+
+    if (error) {
+        reply(conn, error);
+        return false;
+    }
+    return true;
+}
+
 static void
 cmd_set_router_mac(struct unixctl_conn *conn, int argc OVS_UNUSED,
                    const char *argv[], void *aux OVS_UNUSED)
@@ -318,8 +334,13 @@ cmd_set_router_mac(struct unixctl_conn *conn, int argc OVS_UNUSED,
                               argv[1]));
         return;
     }
+    struct eth_addr old = route_get_router_mac(tables.routes);
     route_set_router_mac(tables.routes, mac);
-    reply(conn, NULL);
+    if (save_settings(conn)) {
+        reply(conn, NULL);
+    } else {
+        route_set_router_mac(tables.routes, old);
+    }
 }
 
 static void
@@ -327,10 +348,15 @@ cmd_default_pipeline(struct unixctl_conn *conn, int argc,
                      const char *argv[], void *aux OVS_UNUSED)
 {
     if (argc > 1) {
-        if (!strcmp(argv[1], "on") || !strcmp(argv[1], "off")) {
-            datapath_set_default_pipeline(dp, !strcmp(argv[1], "on"));
-        } else {
+        bool old = datapath_get_default_pipeline(dp);
+
+        if (strcmp(argv[1], "on") && strcmp(argv[1], "off")) {
             reply(conn, xasprintf("\"%s\": expected on or off", argv[1]));
+            return;
+        }
+        datapath_set_default_pipeline(dp, !strcmp(argv[1], "on"));
+        if (!save_settings(conn)) {
+            datapath_set_default_pipeline(dp, old);
             return;
         }
     }
@@ -338,14 +364,54 @@ cmd_default_pipeline(struct unixctl_conn *conn, int argc,
                                 ? "on" : "off");
 }
 
+static void
+set_aging(bool fdb, unsigned int s)
+{
+    if (fdb) {
+        fdb_set_idle_time(tables.fdb, s);
+    } else {
+        neigh_set_idle_time(tables.neigh, s);
+    }
+}
+
+/* offload/set-aging fdb|neigh SECONDS */
+static void
+cmd_set_aging(struct unixctl_conn *conn, int argc OVS_UNUSED,
+              const char *argv[], void *aux OVS_UNUSED)
+{
+    bool fdb = !strcmp(argv[1], "fdb");
+    unsigned int s;
+
+    if (!fdb && strcmp(argv[1], "neigh")) {
+        reply(conn, xasprintf("\"%s\": expected fdb or neigh", argv[1]));
+    } else if (!str_to_uint(argv[2], 10, &s)
+               || (fdb ? s < FDB_MIN_IDLE_TIME || s > FDB_MAX_IDLE_TIME
+                   : !s || s > 86400)) {
+        reply(conn, xasprintf("\"%s\": expected seconds from %u to %u",
+                              argv[2], fdb ? FDB_MIN_IDLE_TIME : 1,
+                              fdb ? FDB_MAX_IDLE_TIME : 86400));
+    } else {
+        unsigned int old = (fdb ? fdb_get_idle_time(tables.fdb)
+                            : neigh_get_idle_time(tables.neigh));
+
+        set_aging(fdb, s);
+        if (save_settings(conn)) {
+            reply(conn, NULL);
+        } else {
+            set_aging(fdb, old);
+        }
+    }
+}
+
 void
 datapath_appctl_register(struct datapath *dp_,
                          const struct datapath_tables *tables_,
-                         struct vif_store *vifs_)
+                         struct vif_store *vifs_, const char *state_dir_)
 {
     dp = dp_;
     tables = *tables_;
     vifs = vifs_;
+    state_dir = state_dir_;
 
     unixctl_command_register("offload/add-port", "NETDEV [uplink]", 1, 2,
                              cmd_add_port, NULL);
@@ -379,4 +445,6 @@ datapath_appctl_register(struct datapath *dp_,
                              cmd_set_router_mac, NULL);
     unixctl_command_register("offload/default-pipeline", "[on|off]", 0, 1,
                              cmd_default_pipeline, NULL);
+    unixctl_command_register("offload/set-aging", "fdb|neigh SECONDS", 2, 2,
+                             cmd_set_aging, NULL);
 }

@@ -10,8 +10,10 @@ struct datapath;
 struct datapath_tables;
 struct vif_store;
 
+/* 'state_dir' is where the datapath's settings are saved; it must outlive
+ * the commands. */
 void datapath_appctl_register(struct datapath *,
                               const struct datapath_tables *,
-                              struct vif_store *);
+                              struct vif_store *, const char *state_dir);
 
 #endif /* datapath-appctl.h */

@@ -11,6 +11,7 @@
 #include "command-line.h"
 #include "ct-engine.h"
 #include "datapath-appctl.h"
+#include "datapath-settings.h"
 #include "datapath.h"
 #include "daemon.h"
 #include "dirs.h"
@@ -133,7 +134,8 @@ main(int argc, char *argv[])
     datapath_set_host_zones(dp, tables.host_zones);
     datapath_set_vifs(dp, store);
     offload_appctl_register(store, engine, tables.ports);
-    datapath_appctl_register(dp, &tables, store);
+    load_or_die(datapath_settings_load(state_dir, dp, &tables));
+    datapath_appctl_register(dp, &tables, store, state_dir);
     daemonize_complete();
     VLOG_INFO("ovs-offloadd started, state in %s", state_dir);
 
