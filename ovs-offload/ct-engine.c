@@ -709,6 +709,26 @@ update_entry(struct ct_table *t, uint32_t slot, int dir,
     return true;
 }
 
+/* Finds the NATed connection whose packet 'key' is once already translated:
+ * an original-direction packet after SNAT or DNAT carries the reverse of
+ * the reply tuple, a reply after the way back the reverse of the original
+ * one. */
+static bool
+lookup_translated(const struct ct_table *t, const struct ct_tuple *key,
+                  uint32_t *slotp, int *dirp)
+{
+    struct ct_tuple rev;
+    int found;
+
+    ct_tuple_reverse(&rev, key);
+    if (!index_lookup(t, &rev, slotp, &found)
+        || !entry_natted(entry_at(t, *slotp))) {
+        return false;
+    }
+    *dirp = !found;
+    return true;
+}
+
 static struct ct_exec_result
 execute_related(struct ct_table *t, struct dp_packet *pkt,
                 const struct ct_tuple *key, const struct ct_exec *x,
@@ -757,7 +777,8 @@ ct_table_execute(struct ct_table *t, struct dp_packet *pkt,
         break;
     }
 
-    if (index_lookup(t, &key, &slot, &dir)) {
+    if (index_lookup(t, &key, &slot, &dir)
+        || (x->retrack && lookup_translated(t, &key, &slot, &dir))) {
         if (entry_expired(entry_at(t, slot), now)) {
             delete_entry(t, slot);
             t->engine->stats.expirations++;

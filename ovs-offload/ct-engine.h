@@ -53,6 +53,11 @@ struct ct_exec {
     bool pickup;                /* TCP: may a non-SYN start a connection? */
     const struct ct_nat *nat;   /* NULL: no NAT in this action. */
     const uint32_t *set_mark;   /* On commit or later; NULL to keep. */
+    /* The packet already went through this zone's tracker on its way
+     * through the pipeline, so it may already be translated: as OVS reuses
+     * the connection it cached on the packet, a translated packet finds its
+     * connection rather than starting another. */
+    bool retrack;
     const ovs_u128 *set_label;
 };
 

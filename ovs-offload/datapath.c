@@ -613,7 +613,10 @@ exec_ct(uint16_t zone, const struct ct_exec *x, struct dp_packet *pkt,
                                 0, OVS_U128_ZERO };
 
     if (t) {
-        r = ct_table_execute(t, pkt, x, dp->now);
+        struct ct_exec x2 = *x;
+
+        x2.retrack = flow->ct_state & CS_TRACKED && flow->ct_zone == zone;
+        r = ct_table_execute(t, pkt, &x2, dp->now);
     }
     flow->ct_state = r.ct_state;
     flow->ct_zone = zone;

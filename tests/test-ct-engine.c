@@ -2,7 +2,7 @@
  * Drives the conntrack engine from a scenario on stdin, one step per line:
  *
  *   exec [commit] [pickup] [nat] [snat=A[-B][:P[-Q]]] [dnat=...]
- *        [mark=N] [label=N] [partial|partial-unmarked] | PACKET
+ *        [mark=N] [label=N] [partial|partial-unmarked] [retrack] | PACKET
  *                                runs PACKET (tests/packet-compose.h syntax)
  *                                as ct(commit,nat(...),...) would; 'partial'
  *                                first leaves its L4 checksum partial, as a
@@ -10,7 +10,9 @@
  *                                finishes it afterwards as a NIC would and
  *                                prints whether it is right ('unmarked'
  *                                hides that it is partial from the engine
- *                                and vouches for it as a finished one)
+ *                                and vouches for it as a finished one;
+ *                                'retrack' says the packet went through this
+ *                                zone before, as a second ct() does)
  *                                and prints its ct_state, any refusal and
  *                                its addresses after NAT
  *   advance MS                   moves the clock
@@ -163,6 +165,8 @@ step_exec(struct ct_table *t, char *line, long long now)
             x.commit = true;
         } else if (!strcmp(tok, "pickup")) {
             x.pickup = true;
+        } else if (!strcmp(tok, "retrack")) {
+            x.retrack = true;
         } else if (!strcmp(tok, "partial")) {
             partial = 1;
         } else if (!strcmp(tok, "partial-unmarked")) {
