@@ -297,7 +297,9 @@ compare_rules(const void *a_, const void *b_)
 static void
 sort_rules(struct rule_list *l)
 {
-    qsort(l->rules, l->n, sizeof *l->rules, compare_rules);
+    if (l->n) {
+        qsort(l->rules, l->n, sizeof *l->rules, compare_rules);
+    }
 }
 
 /* The host-flows file's lines: the texts of 'l''s rules, sorted, then the

@@ -27,6 +27,12 @@ cleanup() {
 }
 trap cleanup EXIT
 step() { printf '\n== %s\n' "$*"; }
+kill9() {
+    local pid
+    pid=$(cat "$work/ovs-offloadd.pid")
+    kill -9 "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+}
 
 VM=50:54:00:00:00:01 GW=50:54:00:00:00:02
 from_vm() { echo "$1,dl_src=$VM,dl_dst=$GW,nw_src=10.0.0.1,nw_ttl=64,$2"; }
@@ -58,8 +64,7 @@ appctl offload/dump-conntrack vm1 --stats | tee "$work/before"
 appctl offload/ct-stats
 
 step "kill -9 the provider and start it again on the same state"
-kill -9 "$(cat "$work/ovs-offloadd.pid")"
-sleep 0.5
+kill9
 start
 appctl offload/dump-conntrack vm1 --stats | tee "$work/after"
 strip() { sed 's/timeout=[0-9]*/timeout=T/' "$1"; }
@@ -107,8 +112,8 @@ sleep 1
 echo "a 2 GB TCP stream from the VM is under way; its connection on the PNIC:"
 appctl offload/dump-conntrack vm | grep dport=5001
 echo "kill -9 the provider in the middle of the stream, and restart it"
-kill -9 "$(cat "$work/ovs-offloadd.pid")"
-sleep 1
+kill9
+sleep 0.5
 start
 wait $source_pid || true
 sleep 0.5
