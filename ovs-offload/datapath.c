@@ -61,7 +61,14 @@ struct datapath {
     /* The frame in progress, for the flow callbacks. */
     struct port *in_port;
     long long now;
+
+    /* The last next hop asked for, so a burst of frames to it asks once. */
+    struct in6_addr last_request;
+    long long last_request_time;
 };
+
+/* A next hop is asked for at most this often. */
+#define NEIGH_REQUEST_INTERVAL_MS 1000
 
 struct binding_node {
     struct hmap_node node;      /* By VIF pointer. */
@@ -441,6 +448,41 @@ switch_l2(struct datapath *dp, struct dp_packet *pkt, const struct flow *flow,
     }
 }
 
+/* Asks for the MAC of the next hop in 'd', where the route goes: an ARP
+ * request or neighbour solicitation from the router MAC.  The answer is
+ * learned like any ARP or ND frame; until then, routed frames are dropped,
+ * as a router without a neighbour entry does. */
+static void
+request_neighbour(struct datapath *dp, const struct route_decision *d)
+{
+    if (!memcmp(&dp->last_request, &d->nexthop, sizeof d->nexthop)
+        && dp->now < dp->last_request_time + NEIGH_REQUEST_INTERVAL_MS) {
+        return;
+    }
+    dp->last_request = d->nexthop;
+    dp->last_request_time = dp->now;
+
+    struct in6_addr src = in6addr_any;
+    if (IN6_IS_ADDR_V4MAPPED(&d->nexthop)) {
+        in6_addr_set_mapped_ipv4(&src, 0);
+    }
+
+    struct dp_packet *req = dp_packet_new(128);
+    struct flow f;
+    neigh_compose_request(req, &d->nexthop, &src, d->src_mac);
+    flow_extract(req, &f);
+
+    struct port *out = (d->output == ROUTE_OUT_PORT
+                        ? port_set_find_by_number(dp->t.ports,
+                                                  u16_to_ofp(d->port))
+                        : NULL);
+    if (out) {
+        enqueue(dp, out, req);
+    } else {
+        flood(dp, req, &f, OFPP_NONE, false);
+    }
+}
+
 /* L3: a frame sent to the router MAC is routed: TTL, MACs, and on to the
  * next hop. */
 static void
@@ -451,6 +493,9 @@ route(struct datapath *dp, struct dp_packet *pkt, const struct flow *flow)
                                        dp->now, &d);
 
     if (r != ROUTE_OK) {
+        if (r == ROUTE_NO_NEIGH) {
+            request_neighbour(dp, &d);
+        }
         drop(dp->in_port, PORT_DROP_NO_ROUTE, pkt);
         return;
     }

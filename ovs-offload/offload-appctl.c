@@ -281,45 +281,43 @@ cmd_replay(struct unixctl_conn *conn, int argc, const char *argv[],
 }
 
 /* Parses the optional "IFACE_ID|zone=N" selector of the conntrack commands
- * and the flags after it.  Sets '*vifp' to the selected VIF, or NULL for
- * all. */
+ * and the flags after it.  Sets '*tablep' to the selected table, a VIF's or
+ * a host zone's (ct(zone=N) that no VIF has), or NULL for every VIF's. */
 static bool
 parse_ct_selector(struct unixctl_conn *conn, int argc, const char *argv[],
-                  bool allow_stats, struct vif **vifp, bool *stats)
+                  bool allow_stats, struct ct_table **tablep, bool *stats)
 {
-    *vifp = NULL;
+    *tablep = NULL;
     *stats = false;
     for (int i = 1; i < argc; i++) {
         unsigned int zone;
 
         if (allow_stats && !strcmp(argv[i], "--stats")) {
             *stats = true;
-        } else if (*vifp) {
+        } else if (*tablep) {
             reply_error(conn, xasprintf("unexpected argument \"%s\"",
                                         argv[i]));
             return false;
         } else if (!strncmp(argv[i], "zone=", 5)) {
-            size_t n;
-            struct vif **vifs;
-
             if (!str_to_uint(argv[i] + 5, 10, &zone) || zone > 65535) {
                 reply_error(conn, xasprintf("\"%s\" is not a zone",
                                             argv[i]));
                 return false;
             }
-            vifs = vif_store_list(ctx.store, &n);
-            for (size_t j = 0; j < n; j++) {
-                if (vifs[j]->zone == zone) {
-                    *vifp = vifs[j];
-                }
-            }
-            free(vifs);
-            if (!*vifp) {
+            /* A VIF's table is in the engine under the VIF's zone, and a
+             * host zone's under its own. */
+            *tablep = ct_engine_find_table(ctx.engine, zone);
+            if (!*tablep) {
                 reply_error(conn, xasprintf("no VIF in zone %u", zone));
                 return false;
             }
-        } else if (!(*vifp = find_vif(conn, argv[i]))) {
-            return false;
+        } else {
+            struct vif *vif = find_vif(conn, argv[i]);
+
+            if (!vif) {
+                return false;
+            }
+            *tablep = vif->ct;
         }
     }
     return true;
@@ -329,17 +327,17 @@ static void
 cmd_dump_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
                    void *aux OVS_UNUSED)
 {
-    struct vif *vif;
+    struct ct_table *table;
     bool stats;
 
-    if (!parse_ct_selector(conn, argc, argv, true, &vif, &stats)) {
+    if (!parse_ct_selector(conn, argc, argv, true, &table, &stats)) {
         return;
     }
 
     struct ds s = DS_EMPTY_INITIALIZER;
     long long now = time_msec();
-    if (vif) {
-        ct_table_dump(vif->ct, &s, now, stats);
+    if (table) {
+        ct_table_dump(table, &s, now, stats);
     } else {
         size_t n;
         struct vif **vifs = vif_store_list(ctx.store, &n);
@@ -356,14 +354,14 @@ static void
 cmd_flush_conntrack(struct unixctl_conn *conn, int argc, const char *argv[],
                     void *aux OVS_UNUSED)
 {
-    struct vif *vif;
+    struct ct_table *table;
     bool stats;
 
-    if (!parse_ct_selector(conn, argc, argv, false, &vif, &stats)) {
+    if (!parse_ct_selector(conn, argc, argv, false, &table, &stats)) {
         return;
     }
-    if (vif) {
-        ct_table_flush(vif->ct);
+    if (table) {
+        ct_table_flush(table);
     } else {
         size_t n;
         struct vif **vifs = vif_store_list(ctx.store, &n);

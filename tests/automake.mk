@@ -75,3 +75,8 @@ tests_ovstest_offload_SOURCES += tests/test-l2l3.c
 # The flow table, its actions and their persistence.
 TESTSUITE_AT += tests/flow-table.at
 tests_ovstest_offload_SOURCES += tests/test-flow-table.c
+
+# NAT, FDB, routing and default-pipeline system tests.
+TESTSUITE_AT += \
+	tests/system-nat.at \
+	tests/system-l2l3.at
