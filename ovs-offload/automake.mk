@@ -28,13 +28,19 @@ ovs_offload_libovsoffload_la_SOURCES = \
 	ovs-offload/datapath-settings.h \
 	ovs-offload/datapath-appctl.c \
 	ovs-offload/datapath-appctl.h \
+	ovs-offload/migration.c \
+	ovs-offload/migration.h \
+	ovs-offload/migration-appctl.c \
+	ovs-offload/migration-appctl.h \
 	ovs-offload/offload-appctl.c \
 	ovs-offload/offload-appctl.h
-ovs_offload_libovsoffload_la_LIBADD = $(OVS_LIBOPENVSWITCH)
+ovs_offload_libovsoffload_la_LIBADD = transport/libtransport.la \
+	$(OVS_LIBOPENVSWITCH)
 
 sbin_PROGRAMS += ovs-offload/ovs-offloadd
 ovs_offload_ovs_offloadd_SOURCES = ovs-offload/ovs-offloadd.c
-ovs_offload_ovs_offloadd_LDADD = ovs-offload/libovsoffload.la $(OVS_LIBOPENVSWITCH)
+ovs_offload_ovs_offloadd_LDADD = ovs-offload/libovsoffload.la \
+	transport/libtransport.la $(OVS_LIBOPENVSWITCH)
 
 # Ports: Linux netdevs through libopenvswitch's netdev layer, offloads on.
 ovs_offload_libovsoffload_la_SOURCES += \

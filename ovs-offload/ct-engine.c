@@ -56,6 +56,7 @@ struct ct_table {
     uint32_t n_nodes;
     uint32_t count;
     uint32_t sweep_next;            /* Next slot the sweep visits. */
+    bool frozen;                    /* Expiry leaves it alone. */
 };
 
 struct ct_engine {
@@ -398,6 +399,12 @@ ct_table_rebase(struct ct_table *t, long long from_clock, long long now)
     state_region_seal(t->region, now);
 }
 
+void
+ct_table_set_frozen(struct ct_table *t, bool frozen)
+{
+    t->frozen = frozen;
+}
+
 uint16_t
 ct_table_zone(const struct ct_table *t)
 {
@@ -486,7 +493,9 @@ ct_engine_run(struct ct_engine *e, long long now)
             e->next_sweep = now + CT_SWEEP_INTERVAL_MS;
             break;
         }
-        n += sweep_table(t, now, &budget);
+        if (!t->frozen) {
+            n += sweep_table(t, now, &budget);
+        }
         if (t->sweep_next) {
             break;              /* Out of budget inside this table. */
         }

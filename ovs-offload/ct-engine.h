@@ -127,6 +127,9 @@ struct state_region *ct_table_replace(struct ct_table *,
  * read 'from_clock' when it was sealed, onto this host's: every entry keeps
  * the time it had left. */
 void ct_table_rebase(struct ct_table *, long long from_clock, long long now);
+/* A frozen table's region is not changed by expiry: a fenced VIF's state
+ * stays as the destination pulls it. */
+void ct_table_set_frozen(struct ct_table *, bool frozen);
 uint16_t ct_table_zone(const struct ct_table *);
 struct ct_table *ct_engine_find_table(const struct ct_engine *, uint16_t zone);
 void ct_table_set_zone(struct ct_table *, uint16_t zone);

@@ -62,6 +62,12 @@ struct datapath {
     struct port *in_port;
     long long now;
 
+    /* Migration: frames held for standby VIFs. */
+    struct datapath_migration_ops mig;
+    struct hmap holds;          /* Contains struct hold, by VIF pointer. */
+    size_t hold_max_frames;
+    long long hold_max_ms;
+
     /* The last next hop asked for, so a burst of frames to it asks once. */
     struct in6_addr last_request;
     long long last_request_time;
@@ -70,12 +76,35 @@ struct datapath {
 /* A next hop is asked for at most this often. */
 #define NEIGH_REQUEST_INTERVAL_MS 1000
 
+/* Frames held for a standby VIF. */
+struct hold {
+    struct hmap_node node;      /* By VIF pointer. */
+    const struct vif *vif;
+    struct ovs_list frames;     /* Contains struct held_frame, oldest first. */
+    size_t n;
+    struct datapath_hold_stats stats;
+};
+
+struct held_frame {
+    struct ovs_list node;
+    struct dp_packet *pkt;
+    long long time;
+    bool from_vm;               /* Else towards it, already switched. */
+    ofp_port_t port;            /* In port if 'from_vm', else out port. */
+    struct flow flow;           /* If towards the VM. */
+};
+
+/* Default hold limits: a switch-over normally takes well under a second. */
+#define HOLD_MAX_FRAMES 4096
+#define HOLD_MAX_MS 5000
+
 struct binding_node {
     struct hmap_node node;      /* By VIF pointer. */
     struct vif_binding b;
 };
 
 static const struct flow_exec_ops exec_ops;
+struct hold;
 
 /* Drops. */
 
@@ -166,6 +195,9 @@ datapath_create(const struct datapath_tables *t, const char *host_flows)
 
     dp->t = *t;
     dp->default_pipeline = true;
+    hmap_init(&dp->holds);
+    dp->hold_max_frames = HOLD_MAX_FRAMES;
+    dp->hold_max_ms = HOLD_MAX_MS;
     dp->flows = flow_table_create(&ops, host_flows);
     hmap_init(&dp->bindings);
     ofputil_port_map_init(&dp->port_map);
@@ -182,6 +214,12 @@ datapath_destroy(struct datapath *dp)
             free(bn);
         }
         hmap_destroy(&dp->bindings);
+
+        struct hold *h;
+        HMAP_FOR_EACH_SAFE (h, node, &dp->holds) {
+            datapath_discard(dp, CONST_CAST(struct vif *, h->vif));
+        }
+        hmap_destroy(&dp->holds);
         for (size_t i = 0; i < dp->n_tx; i++) {
             dp_packet_delete_batch(&dp->tx[i], true);
         }
@@ -309,6 +347,14 @@ bind_vifs(struct datapath *dp, long long now)
         free(bn);
     }
     hmap_destroy(&old);
+
+    /* Frames held for a VIF that is gone go with it. */
+    struct hold *h;
+    HMAP_FOR_EACH_SAFE (h, node, &dp->holds) {
+        if (!find_binding(dp, h->vif)) {
+            datapath_discard(dp, CONST_CAST(struct vif *, h->vif));
+        }
+    }
 }
 
 void
@@ -376,6 +422,62 @@ enqueue(struct datapath *dp, struct port *out, struct dp_packet *pkt)
     dp_packet_batch_add(&dp->tx[i], pkt);
 }
 
+/* Holding frames for standby VIFs. */
+
+static struct hold *
+find_hold(const struct datapath *dp, const struct vif *vif)
+{
+    struct hold *h;
+
+    HMAP_FOR_EACH_WITH_HASH (h, node, hash_pointer(vif, 0), &dp->holds) {
+        if (h->vif == vif) {
+            return h;
+        }
+    }
+    return NULL;
+}
+
+static struct hold *
+get_hold(struct datapath *dp, const struct vif *vif)
+{
+    struct hold *h = find_hold(dp, vif);
+
+    if (!h) {
+        h = xzalloc(sizeof *h);
+        h->vif = vif;
+        ovs_list_init(&h->frames);
+        hmap_insert(&dp->holds, &h->node, hash_pointer(vif, 0));
+    }
+    return h;
+}
+
+/* Queues 'pkt' for standby 'vif'.  'flow' is the frame's, if it is on its
+ * way to the VM through 'port'; NULL if it comes from the VM on 'port'. */
+static void
+hold(struct datapath *dp, const struct vif *vif, struct dp_packet *pkt,
+     const struct flow *flow, ofp_port_t port)
+{
+    struct hold *h = get_hold(dp, vif);
+
+    if (h->n >= dp->hold_max_frames) {
+        h->stats.dropped++;
+        drop(dp->in_port, PORT_DROP_LIMIT, pkt);
+        return;
+    }
+
+    struct held_frame *f = xmalloc(sizeof *f);
+    f->pkt = pkt;
+    f->time = dp->now;
+    f->from_vm = !flow;
+    f->port = port;
+    if (flow) {
+        f->flow = *flow;
+    }
+    ovs_list_push_back(&h->frames, &f->node);
+    h->n++;
+    h->stats.held++;
+}
+
 /* The reason a VIF's policy refused a frame. */
 static enum port_drop_reason
 policy_drop_reason(const struct vif_verdict *v)
@@ -391,9 +493,16 @@ static void
 deliver(struct datapath *dp, struct port *out, struct dp_packet *pkt,
         const struct flow *flow, bool policy)
 {
-    struct vif *vif = policy ? datapath_port_vif(dp, out->port_no) : NULL;
+    struct vif *vif = datapath_port_vif(dp, out->port_no);
 
-    if (vif) {
+    if (vif && vif->mode == VIF_STANDBY) {
+        hold(dp, vif, pkt, flow, out->port_no);
+        return;
+    } else if (vif && vif->mode == VIF_FENCED) {
+        drop(dp->in_port, PORT_DROP_NO_NETDEV, pkt);
+        return;
+    }
+    if (vif && policy) {
         struct flow f = *flow;
         struct vif_verdict v = vif_process(vif, pkt, &f, false, dp->now);
 
@@ -579,6 +688,29 @@ process(struct datapath *dp, struct port *in_port, struct dp_packet *pkt)
     pkt_metadata_init(&pkt->md, in_port->port_no);
     flow_extract(pkt, &flow);
 
+    if (vif && vif->mode != VIF_ACTIVE) {
+        struct eth_addr mac;
+
+        memcpy(mac.ea, vif->def.mac, sizeof mac.ea);
+        if (vif->mode == VIF_STANDBY) {
+            hold(dp, vif, pkt, NULL, in_port->port_no);
+            if (eth_addr_equals(flow.dl_src, mac) && dp->mig.trigger) {
+                dp->mig.trigger(vif, dp->mig.aux);
+            }
+            return;
+        }
+        if (!eth_addr_equals(flow.dl_src, mac) || !dp->mig.resumed) {
+            drop(in_port, PORT_DROP_NO_NETDEV, pkt);
+            return;
+        }
+        /* The VM runs here again: the migration failed. */
+        dp->mig.resumed(vif, dp->mig.aux);
+        if (vif->mode != VIF_ACTIVE) {
+            drop(in_port, PORT_DROP_NO_NETDEV, pkt);
+            return;
+        }
+    }
+
     if (vif && dp->default_pipeline) {
         enum port_sec_verdict v = port_security_check(&vif->def, &flow, pkt);
         if (v != PORT_SEC_OK) {
@@ -615,6 +747,103 @@ process(struct datapath *dp, struct port *in_port, struct dp_packet *pkt)
     case FLOW_EXEC_FORWARDED:
     default:
         break;
+    }
+}
+
+void
+datapath_set_migration_ops(struct datapath *dp,
+                           const struct datapath_migration_ops *ops)
+{
+    dp->mig = *ops;
+}
+
+void
+datapath_set_hold_limits(struct datapath *dp, size_t max_frames,
+                         long long max_ms)
+{
+    dp->hold_max_frames = max_frames;
+    dp->hold_max_ms = max_ms;
+}
+
+void
+datapath_get_hold_limits(const struct datapath *dp, size_t *max_frames,
+                         long long *max_ms)
+{
+    *max_frames = dp->hold_max_frames;
+    *max_ms = dp->hold_max_ms;
+}
+
+void
+datapath_hold_stats(const struct datapath *dp, const struct vif *vif,
+                    struct datapath_hold_stats *stats)
+{
+    const struct hold *h = find_hold(dp, vif);
+
+    if (h) {
+        *stats = h->stats;
+    } else {
+        memset(stats, 0, sizeof *stats);
+    }
+}
+
+static struct hold *
+take_hold(struct datapath *dp, const struct vif *vif)
+{
+    struct hold *h = find_hold(dp, vif);
+
+    if (h) {
+        hmap_remove(&dp->holds, &h->node);
+    }
+    return h;
+}
+
+void
+datapath_release(struct datapath *dp, struct vif *vif)
+{
+    struct hold *h = take_hold(dp, vif);
+    struct held_frame *f;
+
+    if (!h) {
+        return;
+    }
+    dp->now = time_msec();
+    LIST_FOR_EACH_POP (f, node, &h->frames) {
+        struct port *port = port_set_find_by_number(dp->t.ports, f->port);
+
+        if (!port || dp->now - f->time > dp->hold_max_ms) {
+            h->stats.dropped++;
+            dp_packet_delete(f->pkt);
+        } else {
+            dp->in_port = port;
+            h->stats.released++;
+            if (f->from_vm) {
+                process(dp, port, f->pkt);
+            } else {
+                deliver(dp, port, f->pkt, &f->flow, true);
+            }
+        }
+        free(f);
+    }
+    flush_all(dp);
+    dp->in_port = NULL;
+
+    /* The counters outlive the queue, for migrate/status. */
+    h->n = 0;
+    hmap_insert(&dp->holds, &h->node, hash_pointer(vif, 0));
+}
+
+void
+datapath_discard(struct datapath *dp, struct vif *vif)
+{
+    struct hold *h = take_hold(dp, vif);
+    struct held_frame *f;
+
+    if (h) {
+        LIST_FOR_EACH_POP (f, node, &h->frames) {
+            dp_packet_delete(f->pkt);
+            free(f);
+        }
+        free(h);
     }
 }
 

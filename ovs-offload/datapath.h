@@ -61,6 +61,34 @@ void datapath_wait(struct datapath *);
 void datapath_set_default_pipeline(struct datapath *, bool on);
 bool datapath_get_default_pipeline(const struct datapath *);
 
+/* Migration.  A standby VIF's frames wait in a bounded queue, in order:
+ * those from the VM (the first of which is the switch-over trigger) and
+ * those towards it.  A fenced VIF's frames are dropped, except that a frame
+ * from the VM's own MAC on its port means the VM runs here again. */
+struct datapath_migration_ops {
+    void (*trigger)(struct vif *, void *aux);
+    void (*resumed)(struct vif *, void *aux);
+    void *aux;
+};
+void datapath_set_migration_ops(struct datapath *,
+                                const struct datapath_migration_ops *);
+
+struct datapath_hold_stats {
+    uint64_t held;              /* Frames queued. */
+    uint64_t released;          /* Processed at activation. */
+    uint64_t dropped;           /* Over the count or too old. */
+};
+void datapath_set_hold_limits(struct datapath *, size_t max_frames,
+                              long long max_ms);
+void datapath_get_hold_limits(const struct datapath *, size_t *max_frames,
+                              long long *max_ms);
+/* Processes the frames held for 'vif', which is now active, in order. */
+void datapath_release(struct datapath *, struct vif *);
+/* Drops the frames held for 'vif'. */
+void datapath_discard(struct datapath *, struct vif *);
+void datapath_hold_stats(const struct datapath *, const struct vif *,
+                         struct datapath_hold_stats *);
+
 /* The VIF on 'port', if any, and the port of 'vif', if it has one open. */
 struct vif *datapath_port_vif(const struct datapath *, ofp_port_t);
 struct port *datapath_vif_port(const struct datapath *, const struct vif *);

@@ -19,6 +19,8 @@
 #include "fdb.h"
 #include "host-zones.h"
 #include "limits-file.h"
+#include "migration-appctl.h"
+#include "migration.h"
 #include "neigh.h"
 #include "offload-appctl.h"
 #include "openvswitch/poll-loop.h"
@@ -26,6 +28,8 @@
 #include "port-set.h"
 #include "port.h"
 #include "route.h"
+#include "svec.h"
+#include "transport.h"
 #include "timeval.h"
 #include "unixctl.h"
 #include "util.h"
@@ -40,6 +44,7 @@ VLOG_DEFINE_THIS_MODULE(ovs_offloadd);
 
 static char *state_dir;
 static char *unixctl_path;
+static struct svec listeners;       /* --listen=ptcp:PORT[:IP], repeatable. */
 
 OVS_NO_RETURN static void usage(void);
 static void parse_options(int argc, char *argv[]);
@@ -136,6 +141,18 @@ main(int argc, char *argv[])
     offload_appctl_register(store, engine, tables.ports);
     load_or_die(datapath_settings_load(state_dir, dp, &tables));
     datapath_appctl_register(dp, &tables, store, state_dir);
+
+    /* Migration: listeners are not state; they come from the command
+     * line. */
+    struct transport_server *server = transport_server_create(NULL);
+    const char *listener;
+    size_t i;
+    SVEC_FOR_EACH (i, listener, &listeners) {
+        load_or_die(transport_server_listen(server, listener, NULL));
+    }
+    struct migration_engine *migrations = migration_engine_create(store, dp,
+                                                                  server);
+    migration_appctl_register(migrations);
     daemonize_complete();
     VLOG_INFO("ovs-offloadd started, state in %s", state_dir);
 
@@ -143,16 +160,22 @@ main(int argc, char *argv[])
         long long now = time_msec();
 
         unixctl_server_run(unixctl);
+        transport_server_run(server);
+        migration_engine_run(migrations);
         datapath_run(dp, now);
         ct_engine_run(engine, now);
         ct_engine_seal(engine, now);
 
         unixctl_server_wait(unixctl);
+        transport_server_wait(server);
+        migration_engine_wait(migrations);
         datapath_wait(dp);
         poll_timer_wait(SWEEP_INTERVAL_MS);
         poll_block();
     }
 
+    migration_engine_destroy(migrations);
+    transport_server_destroy(server);
     vif_store_close(store);
     datapath_destroy(dp);
     host_zones_close(tables.host_zones);
@@ -174,12 +197,14 @@ parse_options(int argc, char *argv[])
     enum {
         OPT_STATE_DIR = UCHAR_MAX + 1,
         OPT_UNIXCTL,
+        OPT_LISTEN,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
     };
     static const struct option long_options[] = {
         {"state-dir", required_argument, NULL, OPT_STATE_DIR},
         {"unixctl", required_argument, NULL, OPT_UNIXCTL},
+        {"listen", required_argument, NULL, OPT_LISTEN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         DAEMON_LONG_OPTIONS,
@@ -203,6 +228,10 @@ parse_options(int argc, char *argv[])
         case OPT_UNIXCTL:
             free(unixctl_path);
             unixctl_path = xstrdup(optarg);
+            break;
+
+        case OPT_LISTEN:
+            svec_add(&listeners, optarg);
             break;
 
         case 'h':
@@ -241,7 +270,8 @@ usage(void)
            "\nOptions:\n"
            "  --state-dir=DIR         keep state regions in DIR (default "
            DEFAULT_STATE_DIR ")\n"
-           "  --unixctl=SOCKET        override the default control socket\n",
+           "  --unixctl=SOCKET        override the default control socket\n"
+           "  --listen=ptcp:PORT[:IP] serve migrations there (repeatable)\n",
            program_name, program_name);
     daemon_usage();
     vlog_usage();

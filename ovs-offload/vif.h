@@ -25,8 +25,20 @@ struct dp_packet;
 struct flow;
 struct ds;
 
+/* Who forwards for a VIF during a migration (DESIGN.md §6): at most one
+ * side ever does. */
+enum vif_mode {
+    VIF_ACTIVE,                 /* This side forwards for it. */
+    VIF_STANDBY,                /* Destination, before activation: forwards
+                                 * nothing, holds frames, a frame from the
+                                 * VM is the switch-over trigger. */
+    VIF_FENCED,                 /* Source, after the fence: forwards
+                                 * nothing and changes nothing. */
+};
+
 struct vif {
     struct hmap_node node;      /* In vif_store, by iface-id. */
+    enum vif_mode mode;         /* Not persisted: a restart is active. */
     struct oor_vif_def def;
     char *netdev;               /* NULL while it is "-". */
     uint16_t zone;

@@ -80,3 +80,11 @@ tests_ovstest_offload_SOURCES += tests/test-flow-table.c
 TESTSUITE_AT += \
 	tests/system-nat.at \
 	tests/system-l2l3.at
+
+# The transport: exports, tokens, leases, the wire protocol and its bounds.
+TESTSUITE_AT += tests/transport.at
+tests_ovstest_offload_SOURCES += tests/test-transport.c
+tests_ovstest_offload_LDADD += transport/libtransport.la
+
+# Migration between two providers.
+TESTSUITE_AT += tests/system-migration.at

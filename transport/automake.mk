@@ -1,0 +1,16 @@
+# The transport library: moves the bytes of exported regions between
+# providers (transport/transport.h).  The stream backend (tcp:, ssl:, unix:)
+# is built in; transport/README.md documents the wire protocol.
+noinst_LTLIBRARIES += transport/libtransport.la
+transport_libtransport_la_SOURCES = \
+	transport/transport.c \
+	transport/transport.h \
+	transport/transport-provider.h \
+	transport/transport-wire.c \
+	transport/transport-wire.h \
+	transport/tcp-io.c \
+	transport/tcp-io.h \
+	transport/tcp-server.c \
+	transport/tcp-client.c
+transport_libtransport_la_LIBADD = $(OVS_LIBOPENVSWITCH)
+EXTRA_DIST += transport/README.md
