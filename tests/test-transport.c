@@ -33,6 +33,7 @@
 #include "byte-order.h"
 #include "command-line.h"
 #include "daemon.h"
+#include "fatal-signal.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/ofpbuf.h"
 #include "openvswitch/poll-loop.h"
@@ -369,6 +370,21 @@ serve_write(struct unixctl_conn *conn, int argc OVS_UNUSED,
     free(s);
 }
 
+/* Flips a byte of the pattern region, so that a pull can be seen to fail. */
+static void
+serve_poke(struct unixctl_conn *conn, int argc OVS_UNUSED,
+           const char *argv[], void *aux OVS_UNUSED)
+{
+    size_t offset = atoll(argv[1]);
+
+    if (offset >= pattern_size) {
+        unixctl_command_reply_error(conn, "offset beyond the region");
+        return;
+    }
+    pattern[offset] ^= 0xff;
+    unixctl_command_reply(conn, NULL);
+}
+
 static void
 serve_exit(struct unixctl_conn *conn, int argc OVS_UNUSED,
            const char *argv[] OVS_UNUSED, void *exiting_)
@@ -506,6 +522,8 @@ test_serve(struct ovs_cmdl_context *ctx)
     unixctl_command_register("transport/keepalives", "NAME", 1, 1,
                              serve_keepalives, NULL);
     unixctl_command_register("transport/write", "N", 1, 1, serve_write,
+                             NULL);
+    unixctl_command_register("transport/poke", "OFFSET", 1, 1, serve_poke,
                              NULL);
     unixctl_command_register("exit", "", 0, 0, serve_exit, &exiting);
     daemonize_complete();
@@ -679,6 +697,7 @@ test_pull(struct ovs_cmdl_context *ctx)
         memset(prs[r].buf, 0xee, info->size);
     }
 
+    long long int start = time_msec();
     if (!strcmp(mode, "blocking")) {
         for (size_t r = 0; r < n; r++) {
             char *error = transport_client_read_all(c, prs[r].info->id, 0,
@@ -694,6 +713,14 @@ test_pull(struct ovs_cmdl_context *ctx)
         pull_queue(c, prs, n, atoi(mode));
         pull_complete(c, prs, n);
     }
+    /* For a look at the rate; no test depends on it. */
+    long long int elapsed = time_msec() - start;
+    uint64_t total = 0;
+    for (size_t r = 0; r < n; r++) {
+        total += prs[r].info->size;
+    }
+    fprintf(stderr, "pulled %"PRIu64" bytes in %lld ms\n", total, elapsed);
+
     for (size_t r = 0; r < n; r++) {
         pull_verify(&prs[r]);
         free(prs[r].buf);
@@ -1536,6 +1563,7 @@ test_transport_main(int argc, char *argv[])
     struct ovs_cmdl_context ctx = { .argc = argc - 1, .argv = argv + 1 };
 
     set_program_name(argv[0]);
+    fatal_ignore_sigpipe();
     ovs_cmdl_run_command(&ctx, commands);
 }
 

@@ -609,8 +609,10 @@ tcp_open(struct transport_server *server, const char *name,
     }
 
     struct tcp_listener *l = xzalloc(sizeof *l);
+    /* The pstream's name holds the port it bound ("ptcp:41234:127.0.0.1"
+     * for "ptcp:0:127.0.0.1"). */
     transport_listener_init(&l->up, &transport_tcp_listener_class, server,
-                            name);
+                            pstream_get_name(pstream));
     l->pstream = pstream;
     ovs_list_init(&l->peers);
     *port = ntohs(pstream_get_bound_port(pstream));

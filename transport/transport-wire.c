@@ -39,18 +39,23 @@ tw_is_request(uint8_t type)
            || type == TW_CONTROL;
 }
 
+/* The builders fill each struct on the stack and append a copy: the
+ * messages follow one another in a buffer at any alignment. */
+
 void
 tw_put_header(struct ofpbuf *b, enum tw_type type, uint32_t xid,
               uint32_t length)
 {
-    struct tw_header *h = ofpbuf_put_uninit(b, sizeof *h);
+    struct tw_header h = {
+        .magic = htonl(TW_MAGIC),
+        .version = TW_VERSION,
+        .type = type,
+        .flags = htons(0),
+        .xid = htonl(xid),
+        .length = htonl(length),
+    };
 
-    h->magic = htonl(TW_MAGIC);
-    h->version = TW_VERSION;
-    h->type = type;
-    h->flags = htons(0);
-    h->xid = htonl(xid);
-    h->length = htonl(length);
+    ofpbuf_put(b, &h, sizeof h);
 }
 
 /* Checks what every header must satisfy, whichever its type: a server
@@ -143,11 +148,10 @@ tw_put_error(struct ofpbuf *b, uint32_t xid, enum tw_error_code code,
              const char *text)
 {
     size_t len = MIN(strlen(text), TW_MAX_ERROR_TEXT);
-    struct tw_error *e;
+    struct tw_error e = { .code = htonl(code) };
 
-    tw_put_header(b, TW_ERROR, xid, sizeof *e + len);
-    e = ofpbuf_put_zeros(b, sizeof *e);
-    e->code = htonl(code);
+    tw_put_header(b, TW_ERROR, xid, sizeof e + len);
+    ofpbuf_put(b, &e, sizeof e);
     ofpbuf_put(b, text, len);
 }
 
@@ -155,34 +159,36 @@ void
 tw_put_welcome(struct ofpbuf *b, uint32_t xid, uint32_t lease_ms,
                uint32_t max_read, uint32_t max_outstanding)
 {
-    struct tw_welcome *w;
+    struct tw_welcome w = {
+        .lease_ms = htonl(lease_ms),
+        .max_read = htonl(max_read),
+        .max_outstanding = htonl(max_outstanding),
+    };
 
-    tw_put_header(b, TW_WELCOME, xid, sizeof *w);
-    w = ofpbuf_put_zeros(b, sizeof *w);
-    w->lease_ms = htonl(lease_ms);
-    w->max_read = htonl(max_read);
-    w->max_outstanding = htonl(max_outstanding);
+    tw_put_header(b, TW_WELCOME, xid, sizeof w);
+    ofpbuf_put(b, &w, sizeof w);
 }
 
 void
 tw_put_directory(struct ofpbuf *b, uint32_t xid,
                  const struct transport_region_info *regions, size_t n)
 {
-    struct tw_dir_header *dh;
+    struct tw_dir_header dh = { .n_regions = htonl(n) };
 
     ovs_assert(n <= TRANSPORT_MAX_REGIONS);
     tw_put_header(b, TW_DIRECTORY, xid,
-                  sizeof *dh + n * sizeof(struct tw_dir_entry));
-    dh = ofpbuf_put_zeros(b, sizeof *dh);
-    dh->n_regions = htonl(n);
+                  sizeof dh + n * sizeof(struct tw_dir_entry));
+    ofpbuf_put(b, &dh, sizeof dh);
     for (size_t i = 0; i < n; i++) {
-        struct tw_dir_entry *e = ofpbuf_put_zeros(b, sizeof *e);
+        struct tw_dir_entry e = {
+            .id = htonl(regions[i].id),
+            .page_size = htonl(regions[i].page_size),
+            .size = htonll(regions[i].size),
+            .generation = htonll(regions[i].generation),
+        };
 
-        e->id = htonl(regions[i].id);
-        e->page_size = htonl(regions[i].page_size);
-        e->size = htonll(regions[i].size);
-        e->generation = htonll(regions[i].generation);
-        ovs_strzcpy(e->name, regions[i].name, sizeof e->name);
+        ovs_strzcpy(e.name, regions[i].name, sizeof e.name);
+        ofpbuf_put(b, &e, sizeof e);
     }
 }
 
@@ -194,39 +200,42 @@ tw_put_control_reply(struct ofpbuf *b, uint32_t xid, uint16_t type,
 {
     const char *detail = reply->detail ? reply->detail : "";
     size_t len = MIN(strcspn(detail, "\r\n"), TRANSPORT_MAX_DETAIL);
-    struct tw_control_reply *r;
+    struct tw_control_reply r = {
+        .error = htonl(reply->error),
+        .type = htons(type),
+        .detail_len = htons(len),
+        .value = htonll(reply->value),
+    };
 
-    tw_put_header(b, TW_CONTROL_REPLY, xid, sizeof *r + len);
-    r = ofpbuf_put_zeros(b, sizeof *r);
-    r->error = htonl(reply->error);
-    r->type = htons(type);
-    r->detail_len = htons(len);
-    r->value = htonll(reply->value);
+    tw_put_header(b, TW_CONTROL_REPLY, xid, sizeof r + len);
+    ofpbuf_put(b, &r, sizeof r);
     ofpbuf_put(b, detail, len);
 }
 
 void
 tw_put_control(struct ofpbuf *b, uint32_t xid, const struct transport_ctl *ctl)
 {
-    struct tw_control *c;
+    struct tw_control c = {
+        .type = htons(ctl->type),
+        .arg = htonll(ctl->arg),
+    };
 
-    tw_put_header(b, TW_CONTROL, xid, sizeof *c);
-    c = ofpbuf_put_zeros(b, sizeof *c);
-    c->type = htons(ctl->type);
-    c->arg = htonll(ctl->arg);
+    tw_put_header(b, TW_CONTROL, xid, sizeof c);
+    ofpbuf_put(b, &c, sizeof c);
 }
 
 void
 tw_put_read(struct ofpbuf *b, uint32_t xid, uint32_t region, uint64_t offset,
             uint32_t length)
 {
-    struct tw_read *r;
+    struct tw_read r = {
+        .region = htonl(region),
+        .length = htonl(length),
+        .offset = htonll(offset),
+    };
 
-    tw_put_header(b, TW_READ, xid, sizeof *r);
-    r = ofpbuf_put_uninit(b, sizeof *r);
-    r->region = htonl(region);
-    r->length = htonl(length);
-    r->offset = htonll(offset);
+    tw_put_header(b, TW_READ, xid, sizeof r);
+    ofpbuf_put(b, &r, sizeof r);
 }
 
 void

@@ -221,7 +221,7 @@ transport_server_listen(struct transport_server *server, const char *name,
             struct transport_listener *l;
             char *error = class->open(server, name, &l, port);
             if (!error) {
-                VLOG_INFO("listening on %s", name);
+                VLOG_INFO("listening on %s", l->name);
             }
             return error;
         }
@@ -254,12 +254,14 @@ transport_server_limits(const struct transport_server *server)
     return &server->limits;
 }
 
-static void
-expire_leases(struct transport_server *server, long long int now)
+/* Ends the first export whose lease has run out; returns false if there
+ * was none. */
+static bool
+expire_one_lease(struct transport_server *server, long long int now)
 {
     struct transport_export *export;
 
-    LIST_FOR_EACH_SAFE (export, node, &server->exports) {
+    LIST_FOR_EACH (export, node, &server->exports) {
         if (now >= export->expires) {
             struct transport_owner owner = export->owner;
             void *aux = export->aux;
@@ -270,8 +272,10 @@ expire_leases(struct transport_server *server, long long int now)
             if (owner.expired) {
                 owner.expired(aux);
             }
+            return true;
         }
     }
+    return false;
 }
 
 void
@@ -280,8 +284,12 @@ transport_server_run(struct transport_server *server)
     struct transport_listener *l;
 
     /* Leases first, so that the listeners close the sessions they end in
-     * this same pass. */
-    expire_leases(server, time_msec());
+     * this same pass.  One at a time, because an owner's 'expired' may
+     * withdraw other exports. */
+    long long int now = time_msec();
+    while (expire_one_lease(server, now)) {
+        continue;
+    }
     LIST_FOR_EACH_SAFE (l, node, &server->listeners) {
         l->class->run(l);
     }

@@ -36,6 +36,10 @@
  * kept by the client); it never crashes and never allocates beyond fixed
  * bounds.
  *
+ * The process must ignore SIGPIPE (fatal_ignore_sigpipe()), as every OVS
+ * daemon does: a peer that hangs up while we send must cost an error, not
+ * the process.
+ *
  * Not thread-safe: one thread owns a server or a client.
  */
 #ifndef TRANSPORT_H
@@ -139,18 +143,20 @@ struct transport_region_info {
  * takes the defaults below; a field left zero also takes its default.
  *
  * A peer's memory is bounded by about max_buffered + max_read bytes: the
- * server stops reading a peer's requests while that many reply bytes, or
+ * server stops reading a peer's requests while max_buffered reply bytes, or
  * max_outstanding replies, wait to be sent to it, so a peer that stops
  * reading costs nothing more.  Incoming messages are at most a few hundred
- * bytes, whatever their length field says. */
+ * bytes, whatever their length field says.  A peer that has not shown a
+ * token within hello_timeout_ms is closed.  Peers over a limit are turned
+ * away with an ERROR that names the limit. */
 struct transport_server_limits {
     unsigned int max_peers;            /* All peers of the server: 64. */
     unsigned int max_unauth_peers;     /* Peers yet to show a token: 16. */
     unsigned int max_peers_per_export; /* Sessions of one export: 4. */
     unsigned int hello_timeout_ms;     /* To show a token: 10000. */
     uint32_t max_read;                 /* Bytes per read: 256 KiB. */
-    unsigned int max_outstanding;      /* Replies queued per peer: 64. */
-    size_t max_buffered;               /* Reply bytes queued per peer: 1 MiB. */
+    unsigned int max_outstanding;      /* Replies queued, per peer: 64. */
+    size_t max_buffered;               /* Bytes queued, per peer: 1 MiB. */
 };
 
 /* The largest max_read a server may set and a client will accept. */
@@ -214,7 +220,8 @@ struct transport_export *transport_export_create(
  * small integers assigned in order from 1.  'name' is at most
  * TRANSPORT_REGION_NAME_LEN bytes; 'page_size' is what the directory reports
  * (the unit readers should use), nonzero.  'get' is called whenever the
- * server needs the region's current view. */
+ * server needs the region's current view, as long as the export lives:
+ * withdraw the export before a region goes away. */
 char *transport_export_add_region(struct transport_export *, const char *name,
                                   uint32_t page_size,
                                   transport_region_get_func *get, void *aux,

@@ -77,52 +77,107 @@ fi
 appctl exit
 sleep 0.5
 
-step "live traffic: a VM namespace and a remote host around the provider"
-# vm (10.9.0.1) --- p1 [pnic: ovs-offloadd] u0 --- remote (10.9.0.100)
+step "live migration: a VM's connections move from PNIC A to PNIC B"
+# vm e0 (10.9.0.1) --- p1 [pa: agent A] ua --+
+#                                            +-- br0 [fabric] -- remote (10.9.0.100)
+#                      [pb: agent B] ub -----+
+# pa mA 10.99.0.1 ----------------------- mB 10.99.0.2 pb   (control connection)
 ns=ood$$
-for n in pnic vm remote; do ip netns add $ns-$n; ip -n $ns-$n link set lo up; done
-cleanup_ns() { for n in pnic vm remote; do ip netns del $ns-$n 2>/dev/null; done; }
+names="vm remote fabric pa pb"
+for n in $names; do ip netns add $ns-$n; ip -n $ns-$n link set lo up; done
+cleanup_ns() {
+    for d in a b; do
+        if [ -f "$work/$d/ovs-offloadd.pid" ]; then
+            kill "$(cat "$work/$d/ovs-offloadd.pid")" 2>/dev/null || true
+        fi
+    done
+    kill $(jobs -p) 2>/dev/null || true
+    for n in $names; do ip netns del $ns-$n 2>/dev/null || true; done
+}
 trap 'cleanup_ns; cleanup' EXIT
-ip -n $ns-vm link add e0 type veth peer name p1 netns $ns-pnic
-ip -n $ns-remote link add e0 type veth peer name u0 netns $ns-pnic
+veth() {    # veth NAME NS PEER PEER_NS
+    ip -n $ns-$2 link add $1 type veth peer name $3 netns $ns-$4
+    ip -n $ns-$2 link set $1 up; ip -n $ns-$4 link set $3 up
+}
+veth e0 vm p1 pa
+veth ua pa fa fabric
+veth ub pb fb fabric
+veth e0 remote fr fabric
+veth mA pa mB pb
+ip -n $ns-fabric link add br0 type bridge; ip -n $ns-fabric link set br0 up
+for p in fa fb fr; do ip -n $ns-fabric link set $p master br0; done
 ip -n $ns-vm addr add 10.9.0.1/24 dev e0
 ip -n $ns-remote addr add 10.9.0.100/24 dev e0
-for n in vm remote; do ip -n $ns-$n link set e0 up; done
-ip -n $ns-pnic link set p1 up; ip -n $ns-pnic link set u0 up
+ip -n $ns-pa addr add 10.99.0.1/24 dev mA
+ip -n $ns-pb addr add 10.99.0.2/24 dev mB
 vm_mac=$(ip netns exec $ns-vm cat /sys/class/net/e0/address)
-rm -rf "$state"
-start() {
-    ip netns exec $ns-pnic ovs-offload/ovs-offloadd --detach --no-chdir \
-        --pidfile --log-file -vconsole:off --state-dir="$state"
+
+mkdir -p "$work/a" "$work/b"
+agent() {   # agent a|b NS [OPTION...]
+    local d=$1 n=$2
+    shift 2
+    (cd "$work/$d" && OVS_RUNDIR=$PWD OVS_LOGDIR=$PWD ip netns exec $n \
+        "$top/ovs-offload/ovs-offloadd" --detach --no-chdir --pidfile \
+        --log-file -vconsole:off --state-dir="$PWD/state" "$@" 2>/dev/null)
 }
-start
-appctl offload/add-vif vm p1 $vm_mac ip=10.9.0.1
-appctl offload/add-port p1
-appctl offload/add-port u0 uplink
-echo "offloads on the VM's veth, left as the kernel sets them:"
-ip netns exec $ns-vm ethtool -k e0 | grep -E '^(tx-checksumming|tcp-segmentation-offload):'
+appA() { OVS_RUNDIR=$work/a "$OVS_BUILDDIR/utilities/ovs-appctl" -t ovs-offloadd "$@"; }
+appB() { OVS_RUNDIR=$work/b "$OVS_BUILDDIR/utilities/ovs-appctl" -t ovs-offloadd "$@"; }
+agent a $ns-pa --listen=ptcp:7777:10.99.0.1
+agent b $ns-pb
+appA offload/add-vif vm p1 $vm_mac ip=10.9.0.1 allow=icmp
+appA offload/add-port p1
+appA offload/add-port ua uplink
+appB offload/add-port ub uplink
+echo "PNIC A: VIF vm on p1, stateful firewall; PNIC B: only its uplink"
 
 ip netns exec $ns-remote tests/ovstest-offload test-port tcp-sink \
-    10.9.0.100 5001 2000000000 --timeout=15 > "$work/sink.out" 2>&1 &
+    10.9.0.100 5001 3000000000 --timeout=15 > "$work/sink.out" 2>&1 &
+ip netns exec $ns-remote nc -u -l -w 8 10.9.0.100 5353 > "$work/udp.out" &
 sleep 0.5
 ip netns exec $ns-vm tests/ovstest-offload test-port tcp-source \
-    10.9.0.100 5001 2000000000 --timeout=15 > "$work/source.out" 2>&1 &
-source_pid=$!
+    10.9.0.100 5001 3000000000 --timeout=15 > "$work/source.out" 2>&1 &
+ip netns exec $ns-vm sh -c 'for i in 1 2 3 4 5 6 7 8; do echo udp $i; sleep 0.5; done | nc -u -w 1 10.9.0.100 5353' &
 sleep 1
-echo "a 2 GB TCP stream from the VM is under way; its connection on the PNIC:"
-appctl offload/dump-conntrack vm | grep dport=5001
-echo "kill -9 the provider in the middle of the stream, and restart it"
-kill9
-sleep 0.5
-start
-wait $source_pid || true
-sleep 0.5
-cat "$work/sink.out" | grep -v listening
-appctl offload/list-ports
-if grep -q "intact" "$work/sink.out"; then
-    echo "demo: the stream survived the restart, every byte intact"
+echo "a 3 GB TCP stream and a UDP flow from the VM run through PNIC A:"
+appA offload/dump-conntrack vm | sed 's/,protoinfo=.*//'
+
+token=$(appA migrate/export vm)
+echo "A exports vm: token $token"
+appB migrate/start vm tcp:10.99.0.1:7777 token=$token
+echo "B: migrate/start; the VIF waits on B as a standby"
+sleep 0.3
+echo "the VM's link moves from A to B, as a live migration moves its NIC"
+ip -n $ns-pa link set p1 netns $ns-pb
+ip -n $ns-pb link set p1 up
+appB offload/bind-vif vm p1
+appB offload/add-port p1
+for i in $(seq 50); do
+    appB migrate/status vm | grep -q 'phase=done' && break
+    sleep 0.1
+done
+wait_for() { for i in $(seq 150); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+wait_for 'appA migrate/status vm 2>/dev/null | grep -q phase=released' || true
+echo
+appB migrate/status vm
+appA migrate/status vm
+wait_for 'grep -q intact "$work/sink.out"' || true
+sleep 3
+
+echo
+echo "== report"
+appB migrate/status vm --json | python3 -c '
+import json, sys
+m = json.load(sys.stdin)[0]
+print("entries moved:  %d" % m["entries"])
+print("bytes moved:    %d" % m["bytes"])
+print("blackout:       %d ms" % m["blackout_ms"])
+print("frames held:    %d, released in order: %d" % (m["held"], m["released"]))'
+udp=$(grep -c '^udp' "$work/udp.out" || true)
+echo "UDP datagrams that arrived: $udp of 8"
+echo "VIFs left on A: $(appA offload/list-vifs | wc -l)"
+if grep -q intact "$work/sink.out"; then
+    echo "demo: the TCP stream survived the migration: $(grep intact "$work/sink.out")"
 else
-    echo "demo: the stream broke" >&2
+    echo "demo: the TCP stream broke" >&2
     exit 1
 fi
-appctl exit
