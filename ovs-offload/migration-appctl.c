@@ -5,12 +5,14 @@
 #include "migration-appctl.h"
 
 #include <string.h>
+#include "datapath.h"
 #include "migration.h"
 #include "openvswitch/dynamic-string.h"
 #include "unixctl.h"
 #include "util.h"
 
 static struct migration_engine *engine;
+static struct datapath *dp;
 
 static void
 reply(struct unixctl_conn *conn, char *error)
@@ -104,10 +106,45 @@ cmd_abort(struct unixctl_conn *conn, int argc OVS_UNUSED,
     reply(conn, migration_abort(engine, argv[1]));
 }
 
+/* migrate/set-queue [COUNT MS]: the limits of the queue that holds a
+ * standby's frames until activation. */
+static void
+cmd_set_queue(struct unixctl_conn *conn, int argc, const char *argv[],
+              void *aux OVS_UNUSED)
+{
+    unsigned int count, ms;
+
+    if (argc == 3) {
+        if (!str_to_uint(argv[1], 10, &count) || !count || count > 1000000) {
+            reply(conn, xasprintf("\"%s\": expected a frame count from 1 "
+                                  "to 1000000", argv[1]));
+            return;
+        }
+        if (!str_to_uint(argv[2], 10, &ms) || !ms || ms > 600000) {
+            reply(conn, xasprintf("\"%s\": expected milliseconds from 1 "
+                                  "to 600000", argv[2]));
+            return;
+        }
+        datapath_set_hold_limits(dp, count, ms);
+    } else if (argc != 1) {
+        reply(conn, xstrdup("expected COUNT MS, or nothing"));
+        return;
+    }
+
+    size_t max_frames;
+    long long max_ms;
+    datapath_get_hold_limits(dp, &max_frames, &max_ms);
+
+    char *text = xasprintf("count=%"PRIuSIZE" ms=%lld", max_frames, max_ms);
+    unixctl_command_reply(conn, text);
+    free(text);
+}
+
 void
-migration_appctl_register(struct migration_engine *e)
+migration_appctl_register(struct migration_engine *e, struct datapath *dp_)
 {
     engine = e;
+    dp = dp_;
     unixctl_command_register("migrate/export", "IFACE_ID", 1, 1, cmd_export,
                              NULL);
     unixctl_command_register("migrate/start",
@@ -120,4 +157,6 @@ migration_appctl_register(struct migration_engine *e)
                              cmd_activate, NULL);
     unixctl_command_register("migrate/abort", "IFACE_ID", 1, 1, cmd_abort,
                              NULL);
+    unixctl_command_register("migrate/set-queue", "[COUNT MS]", 0, 2,
+                             cmd_set_queue, NULL);
 }

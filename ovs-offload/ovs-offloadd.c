@@ -152,7 +152,7 @@ main(int argc, char *argv[])
     }
     struct migration_engine *migrations = migration_engine_create(store, dp,
                                                                   server);
-    migration_appctl_register(migrations);
+    migration_appctl_register(migrations, dp);
     daemonize_complete();
     VLOG_INFO("ovs-offloadd started, state in %s", state_dir);
 
