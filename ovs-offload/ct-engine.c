@@ -808,6 +808,67 @@ ct_table_execute(struct ct_table *t, struct dp_packet *pkt,
     return commit_new(t, pkt, &key, x, now);
 }
 
+/* Imports. */
+
+struct tuple_node {
+    struct hmap_node node;
+    const struct ct_tuple *tuple;
+};
+
+static bool
+tuple_seen(struct hmap *seen, struct tuple_node *n, const struct ct_tuple *t)
+{
+    uint32_t hash = ct_tuple_hash(t, 0);
+    struct tuple_node *other;
+
+    HMAP_FOR_EACH_WITH_HASH (other, node, hash, seen) {
+        if (ct_tuple_equal(other->tuple, t)) {
+            return true;
+        }
+    }
+    n->tuple = t;
+    hmap_insert(seen, &n->node, hash);
+    return false;
+}
+
+char *
+ct_image_check_clashes(const void *image, size_t len)
+{
+    const struct oor_header *h = image;
+    const uint8_t *slots = (const uint8_t *) image + h->slot_offset;
+    size_t n_slots = (size_t) h->n_slot_pages * OOR_SLOTS_PER_PAGE;
+    struct tuple_node *nodes = xmalloc(2 * MAX(n_slots, 1) * sizeof *nodes);
+    struct hmap seen = HMAP_INITIALIZER(&seen);
+    char *error = NULL;
+    size_t n = 0;
+
+    ovs_assert(h->slot_offset + n_slots * OOR_SLOT_SIZE <= len);
+    for (size_t i = 0; i < n_slots && !error; i++) {
+        const struct oor_slot_hdr *sh = (const void *) (slots
+                                                        + i * OOR_SLOT_SIZE);
+        const struct ct_entry *e = (const void *) (sh + 1);
+
+        if (sh->type != OOR_SLOT_CT) {
+            continue;
+        }
+        for (int dir = 0; dir < 2 && !error; dir++) {
+            if (tuple_seen(&seen, &nodes[n++], entry_tuple(e, dir))) {
+                struct ds s = DS_EMPTY_INITIALIZER;
+
+                ct_entry_format(&s, e, 0, 0, false);
+                error = xasprintf("conntrack clash: slot %"PRIuSIZE" reuses "
+                                  "the %s tuple of another entry: %s", i,
+                                  dir ? "reply (NAT mapping)" : "original",
+                                  ds_cstr(&s));
+                ds_destroy(&s);
+            }
+        }
+    }
+    hmap_destroy(&seen);
+    free(nodes);
+    return error;
+}
+
 /* Dumps. */
 
 struct dump_line {

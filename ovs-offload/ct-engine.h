@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "openvswitch/compiler.h"
 #include "openvswitch/types.h"
 
 struct ct_engine;
@@ -138,6 +139,13 @@ void ct_table_flush(struct ct_table *);
 
 struct ct_exec_result ct_table_execute(struct ct_table *, struct dp_packet *,
                                        const struct ct_exec *, long long now);
+
+/* Checks that no two conntrack entries of the region image 'image' (already
+ * checked by state_region_check()) share a tuple, original or reply: two
+ * connections, or two NAT mappings, on the same address and port.  Returns
+ * NULL or a message naming the first clash. */
+char *ct_image_check_clashes(const void *image, size_t len)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Appends one dump-conntrack line per entry, sorted. */
 void ct_table_dump(const struct ct_table *, struct ds *, long long now,

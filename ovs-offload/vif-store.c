@@ -526,9 +526,12 @@ vif_store_import(struct vif_store *store, const void *image, size_t len,
 {
     const struct oor_header *h = image;
     struct vif *vif = vif_store_find(store, h->vif.iface_id);
-    char *error = flow_store_check_region(image,
-                                          (size_t) h->n_pages * OOR_PAGE_SIZE);
+    size_t region_len = (size_t) h->n_pages * OOR_PAGE_SIZE;
+    char *error = flow_store_check_region(image, region_len);
 
+    if (!error) {
+        error = ct_image_check_clashes(image, region_len);
+    }
     if (error) {
         return error;
     }

@@ -19,6 +19,9 @@
  *   run                          runs the expiry sweep, prints what expired
  *   limit N | zone-limit N       sets the global or this zone's limit
  *   dump | stats                 prints the table or the statistics
+ *   clash                        copies the first entry into a new slot, as
+ *                                a hostile or broken image could, and prints
+ *                                what the import check says
  *
  * Lines starting with '#' are comments.  The table is zone 1 in a fresh
  * state region in a temporary folder.
@@ -255,6 +258,25 @@ test_ct_engine_main(int argc OVS_UNUSED, char *argv[] OVS_UNUSED)
             ct_engine_set_limit(e, atoi(line + 6));
         } else if (!strncmp(line, "zone-limit ", 11)) {
             ct_engine_set_zone_limit(e, ZONE, atoi(line + 11));
+        } else if (!strcmp(line, "clash")) {
+            uint32_t first = UINT32_MAX, copy;
+
+            ovs_assert(state_region_next_used(r, &first));
+            char *err = state_region_alloc(r, OOR_SLOT_CT, &copy);
+            ovs_assert(!err);
+            memcpy(state_region_slot_mut(r, copy),
+                   state_region_slot(r, first) + 1, OOR_SLOT_CT_LEN);
+            state_region_seal(r, now);
+            err = ct_image_check_clashes(state_region_base(r),
+                                         state_region_size(r));
+            printf("%s\n", err ? err : "no clash");
+            free(err);
+            state_region_free(r, copy);
+            state_region_seal(r, now);
+            err = ct_image_check_clashes(state_region_base(r),
+                                         state_region_size(r));
+            printf("%s\n", err ? err : "no clash");
+            free(err);
         } else if (!strcmp(line, "dump") || !strcmp(line, "stats")) {
             struct ds s = DS_EMPTY_INITIALIZER;
             if (line[0] == 'd') {
