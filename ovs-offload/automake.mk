@@ -14,6 +14,8 @@ ovs_offload_libovsoffload_la_SOURCES = \
 	ovs-offload/ct-nat.h \
 	ovs-offload/ct-engine.c \
 	ovs-offload/ct-engine.h \
+	ovs-offload/atomic-file.c \
+	ovs-offload/atomic-file.h \
 	ovs-offload/limits-file.c \
 	ovs-offload/limits-file.h \
 	ovs-offload/vif.c \

@@ -4,9 +4,8 @@
 #include <config.h>
 #include "datapath-settings.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <unistd.h>
+#include "atomic-file.h"
 #include "datapath.h"
 #include "fdb.h"
 #include "neigh.h"
@@ -40,22 +39,8 @@ datapath_settings_save(const char *dir, const struct datapath *dp,
     free(mac_s);
 
     char *path = settings_path(dir);
-    char *tmp = xasprintf("%s.tmp", path);
-    char *text = json_to_string(json, 0);
-    char *error = NULL;
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fprintf(f, "%s\n", text) >= 0;
+    char *error = atomic_file_write_json(path, json);
 
-    if (f && fclose(f)) {
-        ok = false;
-    }
-    if (!ok || rename(tmp, path)) {
-        error = xasprintf("%s: cannot save settings (%s)", path,
-                          ovs_strerror(errno));
-        unlink(tmp);
-    }
-    free(text);
-    free(tmp);
     free(path);
     json_destroy(json);
     return error;

@@ -4,6 +4,8 @@
 #include <config.h>
 #include "flow-store.h"
 
+#include "atomic-file.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -520,56 +522,17 @@ flow_store_check_region(const void *region, size_t len)
 
 /* Host flows. */
 
-static char *
-tmp_path(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-
-    return (slash
-            ? xasprintf("%.*s/.%s.tmp", (int) (slash - path), path, slash + 1)
-            : xasprintf(".%s.tmp", path));
-}
-
-static char *
-write_lines(FILE *f, const struct svec *texts)
-{
-    for (size_t i = 0; i < texts->n; i++) {
-        if (fprintf(f, "%s\n", texts->names[i]) < 0) {
-            return xasprintf("write failed (%s)", ovs_strerror(errno));
-        }
-    }
-    if (fflush(f) || fsync(fileno(f))) {
-        return xasprintf("write failed (%s)", ovs_strerror(errno));
-    }
-    return NULL;
-}
-
 char *
 flow_store_save_host(const char *path, const struct svec *texts)
 {
-    char *tmp = tmp_path(path);
-    FILE *f = fopen(tmp, "w");
-    char *error;
+    struct ds s = DS_EMPTY_INITIALIZER;
 
-    if (!f) {
-        error = xasprintf("%s: open failed (%s)", tmp, ovs_strerror(errno));
-        free(tmp);
-        return error;
+    for (size_t i = 0; i < texts->n; i++) {
+        ds_put_format(&s, "%s\n", texts->names[i]);
     }
 
-    char *fault = write_lines(f, texts);
-    if (fclose(f) && !fault) {
-        fault = xasprintf("close failed (%s)", ovs_strerror(errno));
-    }
-    if (!fault && rename(tmp, path)) {
-        fault = xasprintf("rename failed (%s)", ovs_strerror(errno));
-    }
-    error = fault ? xasprintf("%s: %s", path, fault) : NULL;
-    if (fault) {
-        unlink(tmp);
-    }
-    free(fault);
-    free(tmp);
+    char *error = atomic_file_write(path, ds_cstr(&s));
+    ds_destroy(&s);
     return error;
 }
 

@@ -6,9 +6,8 @@
 #include <config.h>
 #include "limits-file.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <unistd.h>
+#include "atomic-file.h"
 #include "ct-engine.h"
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
@@ -38,22 +37,8 @@ limits_file_save(const char *dir, const struct ct_engine *engine)
     json_object_put(json, "zones", zones);
 
     char *path = limits_path(dir);
-    char *tmp = xasprintf("%s.tmp", path);
-    char *text = json_to_string(json, 0);
-    char *error = NULL;
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fprintf(f, "%s\n", text) >= 0;
+    char *error = atomic_file_write_json(path, json);
 
-    if (f && fclose(f)) {
-        ok = false;
-    }
-    if (!ok || rename(tmp, path)) {
-        error = xasprintf("%s: cannot save limits (%s)", path,
-                          ovs_strerror(errno));
-        unlink(tmp);
-    }
-    free(text);
-    free(tmp);
     free(path);
     json_destroy(json);
     return error;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "atomic-file.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "hash.h"
@@ -632,20 +633,8 @@ save_host(const struct neigh_table *nt, const struct in6_addr *drop,
     }
 
     char *path = neighbours_path(nt);
-    char *tmp = xasprintf("%s.tmp", path);
-    char *error = NULL;
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fwrite(ds_cstr(&s), 1, s.length, f) == s.length;
+    char *error = atomic_file_write(path, ds_cstr(&s));
 
-    if (f && fclose(f)) {
-        ok = false;
-    }
-    if (!ok || rename(tmp, path)) {
-        error = xasprintf("%s: cannot save neighbours (%s)", path,
-                          ovs_strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
     free(path);
     ds_destroy(&s);
     return error;

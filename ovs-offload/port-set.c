@@ -4,6 +4,8 @@
 #include <config.h>
 #include "port-set.h"
 
+#include "atomic-file.h"
+
 #include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -164,26 +166,12 @@ write_set(const struct port_set *set)
 {
     struct json *json = set_to_json(set);
     char *text = json_to_string(json, JSSF_PRETTY);
-    char *tmp = xasprintf("%s.tmp", set->file);
-    char *error = NULL;
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fprintf(f, "%s\n", text) >= 0 && !fflush(f)
-              && !fsync(fileno(f));
+    char *line = xasprintf("%s\n", text);
+    char *error = atomic_file_write(set->file, line);
 
-    if (f && fclose(f)) {
-        ok = false;
-    }
-    if (!ok) {
-        error = xasprintf("%s: write failed (%s)", tmp, ovs_strerror(errno));
-        unlink(tmp);
-    } else if (rename(tmp, set->file)) {
-        error = xasprintf("%s: rename failed (%s)", set->file,
-                          ovs_strerror(errno));
-        unlink(tmp);
-    }
     json_destroy(json);
+    free(line);
     free(text);
-    free(tmp);
     return error;
 }
 

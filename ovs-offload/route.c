@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "csum.h"
+#include "atomic-file.h"
 #include "dp-packet.h"
 #include "flow.h"
 #include "hash.h"
@@ -545,20 +546,8 @@ save_host(const struct route_table *rt, const struct route_spec *drop,
     }
 
     char *path = routes_path(rt);
-    char *tmp = xasprintf("%s.tmp", path);
-    char *error = NULL;
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fwrite(ds_cstr(&s), 1, s.length, f) == s.length;
+    char *error = atomic_file_write(path, ds_cstr(&s));
 
-    if (f && fclose(f)) {
-        ok = false;
-    }
-    if (!ok || rename(tmp, path)) {
-        error = xasprintf("%s: cannot save routes (%s)", path,
-                          ovs_strerror(errno));
-        unlink(tmp);
-    }
-    free(tmp);
     free(path);
     ds_destroy(&s);
     return error;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "atomic-file.h"
 #include "ct-engine.h"
 #include "ct-entry.h"
 #include "fdb.h"
@@ -157,27 +158,10 @@ write_local(const struct vif_store *store, const struct vif *vif)
     json_object_put_string(json, "netdev", vif->netdev ? vif->netdev : "-");
     json_object_put(json, "zone", json_integer_create(vif->zone));
 
-    char *text = json_to_string(json, 0);
     char *path = vif_file(store, vif->def.iface_id, "local");
-    char *tmp = xasprintf("%s.tmp", path);
-    char *error = NULL;
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fprintf(f, "%s\n", text) >= 0;
+    char *error = atomic_file_write_json(path, json);
 
-    if (f && fclose(f)) {
-        ok = false;
-    }
-    if (!ok) {
-        error = xasprintf("%s: write failed (%s)", tmp, ovs_strerror(errno));
-        unlink(tmp);
-    } else if (rename(tmp, path)) {
-        error = xasprintf("%s: rename failed (%s)", path,
-                          ovs_strerror(errno));
-        unlink(tmp);
-    }
     json_destroy(json);
-    free(text);
-    free(tmp);
     free(path);
     return error;
 }
