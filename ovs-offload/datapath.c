@@ -169,7 +169,8 @@ flow_owner(const struct match *match, ovs_be64 cookie, void *dp_)
 }
 
 static struct state_region *
-flow_region(const char *iface_id, ofp_port_t *port, void *dp_)
+flow_region(const char *iface_id, ofp_port_t *port, uint16_t *zone,
+            void *dp_)
 {
     struct datapath *dp = dp_;
     struct vif *vif = dp->vifs ? vif_store_find(dp->vifs, iface_id) : NULL;
@@ -180,6 +181,7 @@ flow_region(const char *iface_id, ofp_port_t *port, void *dp_)
 
     const struct binding_node *bn = find_binding(dp, vif);
     *port = bn ? bn->b.port_no : OFPP_NONE;
+    *zone = vif->zone;
     return vif->region;
 }
 

@@ -5,6 +5,7 @@
 #include "flow-table.h"
 
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include "flow-store.h"
 #include "flow-validate.h"
@@ -352,13 +353,50 @@ save_host(const struct flow_table *t, const struct flow_rule *old,
     return error;
 }
 
+/* A VIF's zone is local to its host, as its port is: in the text a region
+ * keeps, "zone=N" and "ct_zone=N" for the VIF's own zone N read "zone=vif",
+ * which loading turns into the zone the VIF has where it is loaded.  A zone
+ * that is not the VIF's stays as it is. */
+#define ZONE_MARKER "vif"
+
+/* Rewrites in 'text' every "zone=FROM" (also as "ct_zone=FROM") into
+ * "zone=TO". */
+static char *
+replace_zone(const char *text, const char *from, const char *to)
+{
+    struct ds s = DS_EMPTY_INITIALIZER;
+    size_t from_len = strlen(from);
+    const char *p = text;
+
+    for (;;) {
+        const char *z = strstr(p, "zone=");
+        if (!z) {
+            break;
+        }
+        const char *v = z + 5;
+        bool starts = z == text || !isalnum((unsigned char) z[-1]);
+        bool ends = !isalnum((unsigned char) v[from_len]);
+
+        ds_put_buffer(&s, p, v - p);
+        if (starts && !strncmp(v, from, from_len) && ends) {
+            ds_put_cstr(&s, to);
+            p = v + from_len;
+        } else {
+            p = v;
+        }
+    }
+    ds_put_cstr(&s, p);
+    return ds_steal_cstr(&s);
+}
+
 /* Writes 'r', a VIF's flow, into the VIF's region. */
 static char *
 persist(const struct flow_table *t, struct flow_rule *r)
 {
     ofp_port_t port = OFPP_NONE;
+    uint16_t zone = 0;
     struct state_region *region = (t->ops.region
-                                   ? t->ops.region(r->owner, &port,
+                                   ? t->ops.region(r->owner, &port, &zone,
                                                    t->ops.aux)
                                    : NULL);
     if (!region) {
@@ -378,8 +416,12 @@ persist(const struct flow_table *t, struct flow_rule *r)
         .created = r->created,
         .used = r->used,
     };
-    char *error = flow_store_write(region, r->id, ds_cstr(&text), &st,
-                                   &r->chain);
+    char *zone_s = xasprintf("%"PRIu16, zone);
+    char *stored = (zone ? replace_zone(ds_cstr(&text), zone_s, ZONE_MARKER)
+                    : xstrdup(ds_cstr(&text)));
+    char *error = flow_store_write(region, r->id, stored, &st, &r->chain);
+    free(stored);
+    free(zone_s);
     ds_destroy(&text);
     if (error) {
         char *msg = xasprintf("VIF %s: %s", r->owner, error);
@@ -747,10 +789,15 @@ flow_table_del_owner(struct flow_table *t, const char *iface_id, bool erase)
 static char *
 load_stored(struct flow_table *t, const char *iface_id,
             struct state_region *region, const struct ofputil_port_map *map,
-            struct flow_stored *fs, long long from_clock, long long now)
+            uint16_t zone, struct flow_stored *fs, long long from_clock,
+            long long now)
 {
     struct flow_rule *r;
-    char *error = rule_parse(fs->text, map, &r, NULL);
+    char *zone_s = xasprintf("%"PRIu16, zone);
+    char *text = replace_zone(fs->text, ZONE_MARKER, zone_s);
+    char *error = rule_parse(text, map, &r, NULL);
+    free(text);
+    free(zone_s);
     if (error) {
         return error;
     }
@@ -795,8 +842,9 @@ flow_table_load_owner(struct flow_table *t, const char *iface_id,
                       long long from_clock, long long now, size_t *n_loaded)
 {
     ofp_port_t port = OFPP_NONE;
+    uint16_t zone = 0;
     struct state_region *region = (t->ops.region
-                                   ? t->ops.region(iface_id, &port,
+                                   ? t->ops.region(iface_id, &port, &zone,
                                                    t->ops.aux)
                                    : NULL);
 
@@ -813,8 +861,8 @@ flow_table_load_owner(struct flow_table *t, const char *iface_id,
     struct flow_stored *flows = flow_store_read(region, &n, &n_dropped);
     char *first = NULL;
     for (size_t i = 0; i < n; i++) {
-        char *error = load_stored(t, iface_id, region, &map, &flows[i],
-                                  from_clock, now);
+        char *error = load_stored(t, iface_id, region, &map, zone,
+                                  &flows[i], from_clock, now);
         if (error) {
             VLOG_WARN("VIF %s: flow %"PRIu64" (%s) waits in its region: %s",
                       iface_id, flows[i].id, flows[i].text, error);

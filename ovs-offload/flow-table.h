@@ -87,9 +87,9 @@ struct flow_table_ops {
 
     /* VIF 'iface_id''s state region, or NULL if there is no such VIF; stores
      * the VIF's port number on this host in '*port', or OFPP_NONE if it has
-     * none yet. */
+     * none yet, and its conntrack zone in '*zone' (0 if it has none). */
     struct state_region *(*region)(const char *iface_id, ofp_port_t *port,
-                                   void *aux);
+                                   uint16_t *zone, void *aux);
     void *aux;
 };
 
