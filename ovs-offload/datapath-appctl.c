@@ -48,6 +48,25 @@ reply_ds(struct unixctl_conn *conn, struct ds *s)
     ds_destroy(s);
 }
 
+/* If argv[*i] is "vif=IFACE_ID", stores that VIF in '*vifp' and moves '*i'
+ * past it; returns false, having replied, for an unknown VIF. */
+static bool
+parse_vif_arg(struct unixctl_conn *conn, const char *argv[], int *i,
+              struct vif **vifp)
+{
+    *vifp = NULL;
+    if (strncmp(argv[*i], "vif=", 4)) {
+        return true;
+    }
+    *vifp = vif_store_find(vifs, argv[*i] + 4);
+    if (!*vifp) {
+        reply(conn, xasprintf("no VIF %s", argv[*i] + 4));
+        return false;
+    }
+    ++*i;
+    return true;
+}
+
 /* Ports. */
 
 static void
@@ -207,18 +226,13 @@ static void
 cmd_neigh_add(struct unixctl_conn *conn, int argc, const char *argv[],
               void *aux OVS_UNUSED)
 {
-    struct vif *vif = NULL;
+    struct vif *vif;
     struct in6_addr ip;
     struct eth_addr mac;
     int i = 1;
 
-    if (!strncmp(argv[i], "vif=", 4)) {
-        vif = vif_store_find(vifs, argv[i] + 4);
-        if (!vif) {
-            reply(conn, xasprintf("no VIF %s", argv[i] + 4));
-            return;
-        }
-        i++;
+    if (!parse_vif_arg(conn, argv, &i, &vif)) {
+        return;
     }
     if (argc - i != 2) {
         reply(conn, xstrdup("expected [vif=IFACE_ID] IP MAC"));
@@ -254,17 +268,12 @@ static void
 cmd_route_add(struct unixctl_conn *conn, int argc, const char *argv[],
               void *aux OVS_UNUSED)
 {
-    struct vif *vif = NULL;
+    struct vif *vif;
     struct route_spec spec;
     int i = 1;
 
-    if (!strncmp(argv[i], "vif=", 4)) {
-        vif = vif_store_find(vifs, argv[i] + 4);
-        if (!vif) {
-            reply(conn, xasprintf("no VIF %s", argv[i] + 4));
-            return;
-        }
-        i++;
+    if (!parse_vif_arg(conn, argv, &i, &vif)) {
+        return;
     }
 
     char *error = route_spec_parse(&spec, argc - i, argv + i);

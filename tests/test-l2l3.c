@@ -95,23 +95,6 @@ static struct world {
 
 /* Helpers. */
 
-static char *
-check_any_slot(uint16_t type, const void *payload, size_t len)
-{
-    switch (type) {
-    case OOR_SLOT_CT:
-        return ct_entry_check_slot(type, payload, len);
-    case OOR_SLOT_FDB:
-        return fdb_check_slot(type, payload, len);
-    case OOR_SLOT_NEIGH:
-        return neigh_check_slot(type, payload, len);
-    case OOR_SLOT_ROUTE:
-        return route_check_slot(type, payload, len);
-    default:
-        return xasprintf("unknown slot type %u", type);
-    }
-}
-
 static int
 split(char *s, const char *argv[])
 {
@@ -244,7 +227,7 @@ static void
 open_tables(struct tvif *v)
 {
     v->vif.region = NULL;
-    char *error = state_region_open(v->path, check_any_slot, &v->vif.region);
+    char *error = state_region_open(v->path, vif_check_slot, &v->vif.region);
     if (error) {
         ovs_fatal(0, "%s", error);
     }
@@ -317,7 +300,7 @@ step_attach(struct tvif *v, long long clock, bool rebase)
     void *image;
     size_t len;
 
-    char *error = state_image_read(file, check_any_slot, &image, &len);
+    char *error = state_image_read(file, vif_check_slot, &image, &len);
     if (!error) {
         struct state_region *r;
         error = state_region_create_from_image(v->path, image, len, &r);
@@ -866,7 +849,7 @@ step_check(struct tvif *v)
     state_region_seal(v->vif.region, w.now);
     print_error(state_region_check(state_region_base(v->vif.region),
                                    state_region_size(v->vif.region),
-                                   check_any_slot));
+                                   vif_check_slot));
 }
 
 /* Builds a valid payload of TYPE, changes the fields the words name, and
@@ -940,7 +923,7 @@ step_check_slot(int argc, const char *argv[])
         }
 #undef FIELD
     }
-    print_error(check_any_slot(type, payload, len));
+    print_error(vif_check_slot(type, payload, len));
 }
 
 static bool
