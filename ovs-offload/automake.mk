@@ -20,6 +20,8 @@ ovs_offload_libovsoffload_la_SOURCES = \
 	ovs-offload/limits-file.h \
 	ovs-offload/vif.c \
 	ovs-offload/vif.h \
+	ovs-offload/vif-replica.c \
+	ovs-offload/vif-replica.h \
 	ovs-offload/vif-store.c \
 	ovs-offload/vif-store.h \
 	ovs-offload/host-zones.c \

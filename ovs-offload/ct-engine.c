@@ -3,6 +3,7 @@
  * hash index beside each region that is never stored or transferred.
  */
 #include <config.h>
+#include <errno.h>
 #include "ct-engine.h"
 
 #include <string.h>
@@ -222,12 +223,7 @@ entry_tuple(const struct ct_entry *e, int dir)
 static bool
 next_entry(const struct ct_table *t, uint32_t *slot)
 {
-    while (state_region_next_used(t->region, slot)) {
-        if (state_region_slot(t->region, *slot)->type == OOR_SLOT_CT) {
-            return true;
-        }
-    }
-    return false;
+    return state_region_next_of_type(t->region, OOR_SLOT_CT, slot);
 }
 
 #define CT_FOR_EACH_ENTRY(SLOT, TABLE)                  \
@@ -397,6 +393,47 @@ ct_table_rebase(struct ct_table *t, long long from_clock, long long now)
         e->expiration = now + MAX(left, 0);
     }
     state_region_seal(t->region, now);
+}
+
+int
+ct_table_put(struct ct_table *t, uint32_t slot, const struct ct_entry *entry,
+             long long clock_offset, char **errorp)
+{
+    uint32_t other;
+    int dir;
+
+    *errorp = NULL;
+    for (int d = 0; d < 2; d++) {
+        if (index_lookup(t, entry_tuple(entry, d), &other, &dir)) {
+            return EEXIST;
+        }
+    }
+
+    char *error = state_region_put(t->region, slot, OOR_SLOT_CT, entry);
+    if (error) {
+        *errorp = error;
+        return ENOSPC;
+    }
+
+    struct ct_entry *e = entry_mut(t, slot);
+    e->expiration = MAX((long long) e->expiration + clock_offset, 0);
+    if (slot >= t->n_nodes) {
+        index_rebuild(t);       /* The region grew. */
+    } else {
+        index_insert(t, slot);
+        t->count++;
+    }
+    t->engine->n_entries++;
+    return 0;
+}
+
+void
+ct_table_del_slot(struct ct_table *t, uint32_t slot)
+{
+    index_remove(t, slot);
+    state_region_free(t->region, slot);
+    t->count--;
+    t->engine->n_entries--;
 }
 
 void

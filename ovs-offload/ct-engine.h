@@ -140,6 +140,20 @@ void ct_table_flush(struct ct_table *);
 struct ct_exec_result ct_table_execute(struct ct_table *, struct dp_packet *,
                                        const struct ct_exec *, long long now);
 
+/* A replica's changes, slot by slot: a destination copies the source's
+ * entries into the same slot numbers of its standby table as pre-copy
+ * pulls them, so that activation finds the index built.
+ *
+ * ct_table_put() makes slot 'slot' (which must be free) hold 'entry', with
+ * its deadline moved by 'clock_offset' ms onto this host's clock, and indexes
+ * it.  An entry one of whose tuples another entry already has is refused
+ * (EEXIST), and the table stays as it was: a pass may see a connection's new
+ * slot before it sees its old one go.  Other errors are the region's.
+ * ct_table_del_slot() removes the entry in 'slot'. */
+int ct_table_put(struct ct_table *, uint32_t slot, const struct ct_entry *,
+                 long long clock_offset, char **errorp);
+void ct_table_del_slot(struct ct_table *, uint32_t slot);
+
 /* Checks that no two conntrack entries of the region image 'image' (already
  * checked by state_region_check()) share a tuple, original or reply: two
  * connections, or two NAT mappings, on the same address and port.  Returns

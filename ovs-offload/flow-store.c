@@ -423,11 +423,8 @@ flow_store_read(struct state_region *r, size_t *np, size_t *n_dropped)
     uint32_t slot;
 
     chain_set_init(&cs);
-    STATE_REGION_FOR_EACH_USED (slot, r) {
+    STATE_REGION_FOR_EACH_OF_TYPE (slot, OOR_SLOT_FLOW, r) {
         const struct oor_slot_hdr *h = state_region_slot(r, slot);
-        if (h->type != OOR_SLOT_FLOW) {
-            continue;
-        }
 
         char *error = flow_slot_check(h->type, h + 1, h->len);
         if (error) {

@@ -40,28 +40,31 @@ cmd_export(struct unixctl_conn *conn, int argc OVS_UNUSED,
     }
 }
 
-/* migrate/start IFACE_ID SOURCE_ENDPOINT token=TOKEN [mode=MODE] */
+/* migrate/start IFACE_ID SOURCE_ENDPOINT token=TOKEN [mode=MODE]
+ *               [passes=N] [threshold=PAGES] [interval=MS] */
 static void
 cmd_start(struct unixctl_conn *conn, int argc, const char *argv[],
           void *aux OVS_UNUSED)
 {
-    const char *token = NULL, *mode = NULL;
+    struct migration_options options = MIGRATION_OPTIONS_DEFAULT;
+    const char *token = NULL;
 
     for (int i = 3; i < argc; i++) {
         if (!strncmp(argv[i], "token=", 6)) {
             token = argv[i] + 6;
-        } else if (!strncmp(argv[i], "mode=", 5)) {
-            mode = argv[i] + 5;
         } else {
-            reply(conn, xasprintf("unknown argument \"%s\"", argv[i]));
-            return;
+            char *error = migration_options_parse(&options, argv[i]);
+            if (error) {
+                reply(conn, error);
+                return;
+            }
         }
     }
     if (!token) {
         reply(conn, xstrdup("token=TOKEN is required"));
         return;
     }
-    reply(conn, migration_start(engine, argv[1], argv[2], token, mode));
+    reply(conn, migration_start(engine, argv[1], argv[2], token, &options));
 }
 
 static void
@@ -149,8 +152,9 @@ migration_appctl_register(struct migration_engine *e, struct datapath *dp_)
                              NULL);
     unixctl_command_register("migrate/start",
                              "IFACE_ID SOURCE_ENDPOINT token=TOKEN "
-                             "[mode=stop-copy|precopy]", 3, 4, cmd_start,
-                             NULL);
+                             "[mode=precopy|stop-copy] [passes=N] "
+                             "[threshold=PAGES] [interval=MS]", 3, 7,
+                             cmd_start, NULL);
     unixctl_command_register("migrate/status", "[IFACE_ID] [--json]", 0, 2,
                              cmd_status, NULL);
     unixctl_command_register("migrate/activate", "IFACE_ID", 1, 1,

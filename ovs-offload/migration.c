@@ -4,7 +4,9 @@
 #include <config.h>
 #include "migration.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ct-engine.h"
 #include "datapath.h"
@@ -21,6 +23,7 @@
 #include "timeval.h"
 #include "transport.h"
 #include "util.h"
+#include "vif-replica.h"
 #include "vif-store.h"
 #include "vif.h"
 
@@ -31,6 +34,26 @@ VLOG_DEFINE_THIS_MODULE(migration);
 
 /* The name of the one region a VIF exports. */
 #define REGION_NAME "vif"
+
+/* Pages a read of the pass asks for, and reads in flight at once. */
+#define CHUNK_PAGES 256
+#define N_CHUNKS 8
+
+/* Where a destination's pass is. */
+enum migration_step {
+    STEP_IDLE,                  /* Between passes. */
+    STEP_META,                  /* Keepalive and directory asked for. */
+    STEP_HEADER,                /* The header page is being read. */
+    STEP_GENS,                  /* The generation array is being read. */
+    STEP_PAGES,                 /* Changed pages are being read. */
+};
+
+struct migration_chunk {
+    uint8_t *buf;               /* CHUNK_PAGES pages. */
+    uint64_t offset;
+    uint32_t n_pages;
+    bool busy;
+};
 
 struct migration {
     struct hmap_node node;          /* In engine's 'migrations', by id. */
@@ -51,9 +74,40 @@ struct migration {
     /* Destination. */
     struct transport_client *client;
     char *endpoint;
+    struct migration_options options;
     bool created;                   /* The standby was made for this. */
     bool standby;                   /* The VIF is our standby now. */
+    struct vif_replica *replica;
+    long long clock_offset;         /* This host's clock minus the source's. */
+    bool have_offset;
+    long long deadline;             /* Fail without progress by then. */
+
+    /* Passes. */
+    enum migration_step step;
+    bool final_pass;                /* The current or last pass is final. */
+    long long pass_started;
+    long long next_pass;
+    uint32_t ka_id;                 /* The pass's keepalive. */
+    long long ka_sent;
+    bool ka_done;
+    uint64_t dir_seq;
+    uint8_t header[OOR_PAGE_SIZE];
+    uint64_t *gens;
+    uint32_t n_gens;
+    struct migration_chunk chunks[N_CHUNKS];
+    unsigned int n_busy;
+    unsigned int passes;
+    uint32_t last_delta;            /* Pages of the last pass. */
+    uint64_t pass_bytes;
+    bool converged;
+    long long converged_at;
+
+    /* Switch-over. */
     bool trigger_pending;
+    bool fence_sent;
+    uint32_t fence_id;
+    bool fenced;
+
     uint64_t entries;
     uint64_t bytes;
     uint64_t generation;
@@ -67,6 +121,7 @@ struct migration_engine {
 };
 
 static const char *const PHASE_PREPARE = "prepare";
+static const char *const PHASE_PRECOPY = "precopy";
 static const char *const PHASE_SWITCHOVER = "switchover";
 static const char *const PHASE_DONE = "done";
 static const char *const PHASE_ABORTED = "aborted";
@@ -92,7 +147,8 @@ find_migration(const struct migration_engine *e, const char *iface_id)
 static bool
 is_live(const struct migration *m)
 {
-    return (m->phase == PHASE_PREPARE || m->phase == PHASE_SWITCHOVER
+    return (m->phase == PHASE_PREPARE || m->phase == PHASE_PRECOPY
+            || m->phase == PHASE_SWITCHOVER
             || m->phase == PHASE_EXPORTING || m->phase == PHASE_FENCED);
 }
 
@@ -103,6 +159,11 @@ free_migration(struct migration *m)
         transport_export_withdraw(m->export);
     }
     transport_client_close(m->client);
+    vif_replica_destroy(m->replica);
+    for (int i = 0; i < N_CHUNKS; i++) {
+        free(m->chunks[i].buf);
+    }
+    free(m->gens);
     free(m->iface_id);
     free(m->endpoint);
     free(m->error);
@@ -206,6 +267,8 @@ source_control(void *m_, const struct transport_ctl *ctl,
 
     switch (ctl->type) {
     case TRANSPORT_CTL_KEEPALIVE:
+        /* The destination learns the offset of its clock from ours. */
+        reply->value = time_msec();
         break;
     case TRANSPORT_CTL_FENCE:
         fence(m, reply);
@@ -320,6 +383,17 @@ resumed(struct vif *vif, void *e_)
 
 /* Destination. */
 
+/* Ends the pass machinery: no read is pending after this. */
+static void
+stop_passes(struct migration *m)
+{
+    transport_client_close(m->client);
+    m->client = NULL;
+    vif_replica_destroy(m->replica);
+    m->replica = NULL;
+    m->step = STEP_IDLE;
+}
+
 static void
 fail(struct migration *m, char *error)
 {
@@ -331,58 +405,44 @@ fail(struct migration *m, char *error)
     m->error = error;
     m->phase = PHASE_FAILED;
 
-    /* Empty the standby, and tell the source to take the VIF back. */
-    if (vif && m->standby) {
-        datapath_discard(e->dp, vif);
-        if (m->created) {
-            vif_store_del(e->vifs, vif);
-        } else {
-            set_mode(vif, VIF_ACTIVE);
-            ct_table_flush(vif->ct);
-        }
-    }
-    m->standby = false;
+    /* Tell the source to take the VIF back, then empty the standby. */
     if (m->client && !transport_client_status(m->client)) {
         struct transport_ctl ctl = { .type = TRANSPORT_CTL_ABORT };
         uint32_t id;
         free(transport_client_control(m->client, &ctl, &id));
         transport_client_run(m->client);
     }
+    stop_passes(m);
+    if (vif && m->standby) {
+        datapath_discard(e->dp, vif);
+        if (m->created) {
+            vif_store_del(e->vifs, vif);
+        } else {
+            vif_replica_empty(vif);
+            set_mode(vif, VIF_ACTIVE);
+        }
+    }
+    m->standby = false;
 }
 
 /* Makes the standby: the operator's VIF, if it holds no state, or one made
  * from the definition in the source's region header. */
 static char *
-make_standby(struct migration *m)
+make_standby(struct migration *m, const struct oor_header *h)
 {
     struct migration_engine *e = m->engine;
     struct vif *vif = vif_store_find(e->vifs, m->iface_id);
 
+    if (strcmp(h->vif.iface_id, m->iface_id)) {
+        return xasprintf("the source exports VIF %s", h->vif.iface_id);
+    }
+    if (vif && state_region_n_used(vif->region)) {
+        return xasprintf("VIF %s holds state here; a migration needs an "
+                         "empty one", m->iface_id);
+    }
     if (!vif) {
-        const struct transport_region_info *info
-            = transport_client_find_region_by_name(m->client, REGION_NAME);
-        union {
-            struct oor_header h;
-            uint8_t page[OOR_PAGE_SIZE];
-        } hdr;
-        char *error;
-
-        if (!info) {
-            return xstrdup("the source exports no VIF region");
-        }
-        error = transport_client_read_all(m->client, info->id, 0, &hdr,
-                                          sizeof hdr, MIGRATION_TIMEOUT_MS);
-        if (!error) {
-            error = state_region_check_header(&hdr.h, sizeof hdr);
-        }
-        if (!error && strcmp(hdr.h.vif.iface_id, m->iface_id)) {
-            error = xasprintf("the source exports VIF %s",
-                              hdr.h.vif.iface_id);
-        }
-        if (!error) {
-            error = vif_store_add(e->vifs, &hdr.h.vif, NULL, 0, time_msec(),
-                                  &vif);
-        }
+        char *error = vif_store_add(e->vifs, &h->vif, NULL, 0, time_msec(),
+                                    &vif);
         if (error) {
             return error;
         }
@@ -390,29 +450,74 @@ make_standby(struct migration *m)
     }
     set_mode(vif, VIF_STANDBY);
     m->standby = true;
+    m->replica = vif_replica_create(e->vifs, vif, m->clock_offset);
     return NULL;
+}
+
+/* Parses the unsigned decimal 'value' into '*n' in [min, max]. */
+static char *
+parse_uint(const char *key, const char *value, unsigned int min,
+           unsigned int max, unsigned int *n)
+{
+    char *end;
+    unsigned long v;
+
+    errno = 0;
+    v = strtoul(value, &end, 10);
+    if (!*value || *end || errno || v < min || v > max
+        || !isdigit((unsigned char) *value)) {
+        return xasprintf("%s=%s: expected a number from %u to %u", key,
+                         value, min, max);
+    }
+    *n = v;
+    return NULL;
+}
+
+char *
+migration_options_parse(struct migration_options *o, const char *arg)
+{
+    const char *eq = strchr(arg, '=');
+
+    if (!eq) {
+        return xasprintf("\"%s\": expected KEY=VALUE", arg);
+    }
+
+    const char *value = eq + 1;
+    size_t klen = eq - arg;
+    if (klen == 4 && !strncmp(arg, "mode", 4)) {
+        if (!strcmp(value, "precopy")) {
+            o->precopy = true;
+        } else if (!strcmp(value, "stop-copy")) {
+            o->precopy = false;
+        } else {
+            return xasprintf("unknown mode \"%s\" (precopy or stop-copy)",
+                             value);
+        }
+        return NULL;
+    } else if (klen == 6 && !strncmp(arg, "passes", 6)) {
+        return parse_uint("passes", value, 1, 1000, &o->max_passes);
+    } else if (klen == 9 && !strncmp(arg, "threshold", 9)) {
+        return parse_uint("threshold", value, 0, 1u << 24, &o->threshold);
+    } else if (klen == 8 && !strncmp(arg, "interval", 8)) {
+        return parse_uint("interval", value, 1, 60000, &o->interval_ms);
+    }
+    return xasprintf("unknown argument \"%s\"", arg);
 }
 
 char *
 migration_start(struct migration_engine *e, const char *iface_id,
                 const char *endpoint, const char *token_hex,
-                const char *mode)
+                const struct migration_options *options)
 {
     struct transport_token token;
     struct vif *vif = vif_store_find(e->vifs, iface_id);
     char *error;
 
-    if (mode && !strcmp(mode, "precopy")) {
-        return xstrdup("mode=precopy is not yet supported; use "
-                       "mode=stop-copy");
-    } else if (mode && strcmp(mode, "stop-copy")) {
-        return xasprintf("unknown mode \"%s\" (stop-copy)", mode);
-    }
     error = transport_token_parse(token_hex, &token);
     if (error) {
         return error;
     }
-    if (vif && (ct_table_count(vif->ct) || fdb_vif_count(vif->fdb))) {
+    if (vif && state_region_n_used(vif->region)) {
         return xasprintf("VIF %s holds state here; a migration needs an "
                          "empty one", iface_id);
     }
@@ -434,80 +539,285 @@ migration_start(struct migration_engine *e, const char *iface_id,
     m = new_migration(e, iface_id, false);
     m->client = client;
     m->endpoint = xstrdup(endpoint);
-    m->phase = PHASE_PREPARE;
+    m->options = *options;
+    m->phase = options->precopy ? PHASE_PRECOPY : PHASE_PREPARE;
+    m->deadline = time_msec() + MIGRATION_TIMEOUT_MS;
     return NULL;
 }
 
-/* The destination's switch-over, once the session is up: fence, pull,
- * check, import, activate, confirm. */
+/* The pass machinery.  A pass: a keepalive (whose answer is the source's
+ * clock) and a fresh directory, then the header page, then the generation
+ * array, then the changed pages, CHUNK_PAGES at a time, up to N_CHUNKS
+ * reads in flight.  Nothing blocks: each step issues its reads and returns
+ * to the loop. */
+
+enum {
+    COOKIE_HEADER = 1,
+    COOKIE_GENS = 2,
+    COOKIE_CHUNK = 16,          /* + the chunk's index. */
+};
+
 static void
-switch_over(struct migration *m)
+progress(struct migration *m)
 {
-    struct migration_engine *e = m->engine;
-    struct transport_ctl fence_ctl = { .type = TRANSPORT_CTL_FENCE };
+    m->deadline = time_msec() + MIGRATION_TIMEOUT_MS;
+}
+
+static char *
+start_pass(struct migration *m)
+{
+    struct transport_ctl ka = { .type = TRANSPORT_CTL_KEEPALIVE };
+    char *error = transport_client_control(m->client, &ka, &m->ka_id);
+
+    if (!error) {
+        m->dir_seq = transport_client_dir_seq(m->client);
+        transport_client_refresh(m->client);
+        m->ka_sent = time_msec();
+        m->step = STEP_META;
+        m->pass_started = time_msec();
+        m->final_pass = m->fenced;
+        m->pass_bytes = 0;
+        progress(m);
+    }
+    return error;
+}
+
+static const struct transport_region_info *
+region_info(const struct migration *m)
+{
+    return transport_client_find_region_by_name(m->client, REGION_NAME);
+}
+
+/* The keepalive's answer and the directory are in: read the header. */
+static char *
+step_meta(struct migration *m)
+{
     struct transport_ctl_reply reply;
+
+    if (!m->ka_done) {
+        if (!transport_client_control_reply(m->client, m->ka_id, &reply)) {
+            return NULL;
+        }
+        m->ka_done = true;
+        if (!m->replica && !m->have_offset) {
+            /* Both clocks at about the same instant, half a round trip. */
+            long long now = time_msec();
+            m->clock_offset = ((now + m->ka_sent) / 2
+                               - (long long) reply.value);
+            m->have_offset = true;
+        }
+        transport_ctl_reply_destroy(&reply);
+    }
+    if (transport_client_dir_seq(m->client) == m->dir_seq) {
+        return NULL;
+    }
+    m->ka_done = false;
+
+    const struct transport_region_info *info = region_info(m);
+    if (!info) {
+        return xstrdup("the source exports no VIF region");
+    }
+    m->step = STEP_HEADER;
+    progress(m);
+    return transport_client_read(m->client, info->id, 0, m->header,
+                                 OOR_PAGE_SIZE, COOKIE_HEADER);
+}
+
+static char *
+read_gens(struct migration *m)
+{
+    const struct oor_header *h = (const struct oor_header *) m->header;
+    char *error = state_region_check_header(h, OOR_PAGE_SIZE);
+
+    if (error) {
+        return error;
+    }
+    m->n_gens = 1 + h->n_slot_pages;
+    m->gens = xrealloc(m->gens, m->n_gens * sizeof *m->gens);
+    m->step = STEP_GENS;
+    return transport_client_read(m->client, region_info(m)->id,
+                                 h->gen_offset, m->gens,
+                                 m->n_gens * sizeof *m->gens, COOKIE_GENS);
+}
+
+/* Keeps up to N_CHUNKS reads of changed pages in flight. */
+static char *
+issue_chunks(struct migration *m)
+{
+    for (int i = 0; i < N_CHUNKS; i++) {
+        struct migration_chunk *c = &m->chunks[i];
+        char *error;
+
+        if (c->busy) {
+            continue;
+        }
+        if (!vif_replica_next_run(m->replica, CHUNK_PAGES, &c->offset,
+                                  &c->n_pages)) {
+            break;
+        }
+        if (!c->buf) {
+            c->buf = xmalloc((size_t) CHUNK_PAGES * OOR_PAGE_SIZE);
+        }
+        error = transport_client_read(m->client, region_info(m)->id,
+                                      c->offset, c->buf,
+                                      (size_t) c->n_pages * OOR_PAGE_SIZE,
+                                      COOKIE_CHUNK + i);
+        if (error) {
+            return error;
+        }
+        c->busy = true;
+        m->n_busy++;
+    }
+    return NULL;
+}
+
+static char *
+begin_pages(struct migration *m)
+{
+    const struct oor_header *h = (const struct oor_header *) m->header;
     char *error;
 
+    if (!m->standby) {
+        error = make_standby(m, h);
+        if (error) {
+            return error;
+        }
+    }
+    if (!m->options.precopy && !m->fenced) {
+        /* Stop-copy: the standby waits for the trigger. */
+        m->step = STEP_IDLE;
+        return NULL;
+    }
+    error = vif_replica_begin_pass(m->replica, h, m->gens, m->n_gens,
+                                   m->final_pass);
+    if (!error) {
+        m->step = STEP_PAGES;
+        error = issue_chunks(m);
+    }
+    return error;
+}
+
+static void activate(struct migration *);
+
+static char *
+end_pass(struct migration *m)
+{
+    struct vif_replica_stats stats;
+    long long now = time_msec();
+    char *error = vif_replica_end_pass(m->replica, now, &stats);
+
+    if (error) {
+        return error;
+    }
+    m->passes++;
+    m->last_delta = stats.pages;
+    m->generation = ((const struct oor_header *) m->header)->generation;
+    m->step = STEP_IDLE;
+    VLOG_DBG("VIF %s: pass %u: %"PRIu32" pages, %"PRIu32" slots changed, %"
+             PRIu32" to read again, %lld ms", m->iface_id, m->passes,
+             stats.pages, stats.slots, stats.retries, now - m->pass_started);
+
+    if (m->final_pass) {
+        if (m->generation < m->final_generation) {
+            return xasprintf("pulled generation %"PRIu64" is older than the "
+                             "fence's %"PRIu64, m->generation,
+                             m->final_generation);
+        }
+        activate(m);
+        return NULL;
+    }
+    if (!m->converged
+        && ((m->passes > 1 && stats.pages <= m->options.threshold)
+            || m->passes >= m->options.max_passes)) {
+        m->converged = true;
+        m->converged_at = now;
+        VLOG_INFO("VIF %s: pre-copy converged after %u passes (last delta "
+                  "%"PRIu32" pages)", m->iface_id, m->passes, stats.pages);
+    }
+    m->next_pass = now + (m->converged ? m->options.interval_ms : 0);
+    return NULL;
+}
+
+static char *
+handle_completion(struct migration *m, const struct transport_completion *c)
+{
+    if (c->error) {
+        return xasprintf("%s: %s", m->endpoint,
+                         transport_client_error(m->client));
+    }
+    progress(m);
+    if (c->cookie == COOKIE_HEADER) {
+        return read_gens(m);
+    } else if (c->cookie == COOKIE_GENS) {
+        m->bytes += OOR_PAGE_SIZE + m->n_gens * sizeof *m->gens;
+        return begin_pages(m);
+    } else if (c->cookie >= COOKIE_CHUNK
+               && c->cookie < COOKIE_CHUNK + N_CHUNKS) {
+        struct migration_chunk *chunk = &m->chunks[c->cookie - COOKIE_CHUNK];
+        char *error = vif_replica_apply(m->replica, chunk->offset, chunk->buf,
+                                        chunk->n_pages);
+
+        chunk->busy = false;
+        m->n_busy--;
+        m->bytes += (uint64_t) chunk->n_pages * OOR_PAGE_SIZE;
+        if (!error) {
+            error = issue_chunks(m);
+        }
+        if (!error && !m->n_busy) {
+            error = end_pass(m);
+        }
+        return error;
+    }
+    return xasprintf("unexpected completion %"PRIu64, c->cookie);
+}
+
+/* The switch-over begins: the source stops, and answers with its final
+ * generation; the pass after that is the last. */
+static char *
+send_fence(struct migration *m)
+{
+    struct transport_ctl fence_ctl = { .type = TRANSPORT_CTL_FENCE };
+
     m->trigger_pending = false;
+    m->fence_sent = true;
     m->phase = PHASE_SWITCHOVER;
     m->triggered = time_msec();
+    progress(m);
+    return transport_client_control(m->client, &fence_ctl, &m->fence_id);
+}
 
-    error = transport_client_control_block(m->client, &fence_ctl,
-                                           MIGRATION_TIMEOUT_MS, &reply);
-    if (!error && reply.error) {
+static char *
+check_fence(struct migration *m)
+{
+    struct transport_ctl_reply reply;
+    char *error = NULL;
+
+    if (!transport_client_control_reply(m->client, m->fence_id, &reply)) {
+        return NULL;
+    }
+    if (reply.error) {
         error = xasprintf("the source refused the fence: %s",
                           reply.detail ? reply.detail
                           : ovs_strerror(reply.error));
+    } else {
+        m->fenced = true;
+        m->final_generation = reply.value;
     }
-    uint64_t generation = reply.value;
     transport_ctl_reply_destroy(&reply);
-    if (error) {
-        fail(m, error);
-        return;
-    }
+    return error;
+}
 
-    /* The region as it is now, after the fence. */
-    error = transport_client_refresh_block(m->client, MIGRATION_TIMEOUT_MS);
-    const struct transport_region_info *info = (error ? NULL
-        : transport_client_find_region_by_name(m->client, REGION_NAME));
-    if (!error && !info) {
-        error = xstrdup("the source exports no VIF region");
-    }
-    if (error) {
-        fail(m, error);
-        return;
-    }
+/* Activates the complete replica: from here on this side forwards for the
+ * VIF, and the source may let go. */
+static void
+activate(struct migration *m)
+{
+    struct migration_engine *e = m->engine;
+    struct vif *vif = vif_store_find(e->vifs, m->iface_id);
+    long long now = time_msec();
 
-    size_t len = info->size;
-    void *image = xmalloc(MAX(len, 1));
-    error = transport_client_read_all(m->client, info->id, 0, image, len,
-                                      MIGRATION_TIMEOUT_MS);
-    if (!error) {
-        error = state_region_check(image, len, vif_check_slot);
-    }
-    if (!error && ((const struct oor_header *) image)->generation
-                  < generation) {
-        error = xasprintf("pulled generation %"PRIu64" is older than the "
-                          "fence's %"PRIu64,
-                          ((const struct oor_header *) image)->generation,
-                          generation);
-    }
-
-    struct vif *vif = NULL;
-    if (!error) {
-        error = vif_store_import(e->vifs, image, len, true, time_msec(),
-                                 &vif);
-    }
-    free(image);
-    if (error) {
-        fail(m, error);
-        return;
-    }
-
-    /* Activate: from here on this side forwards for the VIF. */
-    m->generation = generation;
+    vif_replica_commit(m->replica, now);
     m->entries = ct_table_count(vif->ct);
-    m->bytes = len;
     set_mode(vif, VIF_ACTIVE);
     m->standby = false;
     datapath_release(e->dp, vif);
@@ -515,9 +825,11 @@ switch_over(struct migration *m)
     m->phase = PHASE_DONE;
 
     struct transport_ctl confirm = { .type = TRANSPORT_CTL_CONFIRM,
-                                     .arg = generation };
-    error = transport_client_control_block(m->client, &confirm,
-                                           MIGRATION_TIMEOUT_MS, &reply);
+                                     .arg = m->generation };
+    struct transport_ctl_reply reply;
+    char *error = transport_client_control_block(m->client, &confirm,
+                                                 MIGRATION_TIMEOUT_MS,
+                                                 &reply);
     if (error || reply.error) {
         /* Activated all the same: the source keeps a fenced copy until it
          * learns that the VM left. */
@@ -528,11 +840,10 @@ switch_over(struct migration *m)
         transport_ctl_reply_destroy(&reply);
     }
     free(error);
-    transport_client_close(m->client);
-    m->client = NULL;
+    stop_passes(m);
     VLOG_INFO("VIF %s: activated: %"PRIu64" conntrack entries, %"PRIu64
-              " bytes, blackout %lld ms", m->iface_id, m->entries, m->bytes,
-              m->activated - m->triggered);
+              " bytes in %u passes, blackout %lld ms", m->iface_id,
+              m->entries, m->bytes, m->passes, m->activated - m->triggered);
 }
 
 static void
@@ -540,7 +851,7 @@ trigger(struct vif *vif, void *e_)
 {
     struct migration *m = find_migration(e_, vif->def.iface_id);
 
-    if (m && !m->source && m->phase == PHASE_PREPARE) {
+    if (m && !m->source && is_live(m) && !m->fence_sent) {
         m->trigger_pending = true;
         poll_immediate_wake();
     }
@@ -554,8 +865,10 @@ migration_activate(struct migration_engine *e, const char *iface_id)
     if (!m || m->source || !is_live(m)) {
         return xasprintf("VIF %s has no incoming migration here", iface_id);
     }
-    m->trigger_pending = true;
-    poll_immediate_wake();
+    if (!m->fence_sent) {
+        m->trigger_pending = true;
+        poll_immediate_wake();
+    }
     return NULL;
 }
 
@@ -570,8 +883,6 @@ migration_abort(struct migration_engine *e, const char *iface_id)
     if (m->source) {
         unfence(m, "aborted here");
         end_export(m, PHASE_ABORTED);
-    } else if (m->phase == PHASE_DONE) {
-        return xasprintf("VIF %s is already active here", iface_id);
     } else {
         fail(m, xstrdup("aborted here"));
         m->phase = PHASE_ABORTED;
@@ -579,36 +890,94 @@ migration_abort(struct migration_engine *e, const char *iface_id)
     return NULL;
 }
 
-/* The engine. */
+/* One step of the destination's migration 'm'. */
+static char *
+run_destination__(struct migration *m)
+{
+    struct transport_completion c;
+    int status;
+    char *error;
+
+    transport_client_run(m->client);
+    status = transport_client_status(m->client);
+    if (status == EAGAIN) {
+        return time_msec() < m->deadline ? NULL
+               : xasprintf("%s: no answer", m->endpoint);
+    } else if (status) {
+        return xasprintf("%s: %s", m->endpoint,
+                         transport_client_error(m->client));
+    }
+
+    if (m->trigger_pending && m->standby) {
+        error = send_fence(m);
+        if (error) {
+            return error;
+        }
+    }
+    if (m->fence_sent && !m->fenced) {
+        error = check_fence(m);
+        if (error) {
+            return error;
+        }
+    }
+
+    if (m->step == STEP_META) {
+        error = step_meta(m);
+        if (error) {
+            return error;
+        }
+    }
+    while (m->client && transport_client_poll(m->client, &c)) {
+        error = handle_completion(m, &c);
+        if (error) {
+            return error;
+        }
+    }
+    if (!m->client) {
+        return NULL;            /* Activated. */
+    }
+
+    if (m->step == STEP_IDLE) {
+        bool due;
+
+        if (!m->standby) {
+            due = true;         /* The first pass makes the standby. */
+        } else if (m->fenced) {
+            due = !m->final_pass;
+        } else if (m->fence_sent) {
+            due = false;        /* The fence's answer comes first. */
+        } else {
+            due = m->options.precopy && time_msec() >= m->next_pass;
+        }
+        if (due) {
+            error = start_pass(m);
+            if (error) {
+                return error;
+            }
+            transport_client_run(m->client);
+        } else {
+            progress(m);        /* Waiting is no fault. */
+        }
+    }
+    if (time_msec() >= m->deadline) {
+        return xasprintf("%s: no progress for %d ms", m->endpoint,
+                         MIGRATION_TIMEOUT_MS);
+    }
+    return NULL;
+}
 
 static void
 run_destination(struct migration *m)
 {
-    int status;
-
-    if (!m->client) {
-        return;
-    }
-    transport_client_run(m->client);
-    status = transport_client_status(m->client);
-    if (status == EAGAIN) {
-        return;
-    } else if (status) {
-        fail(m, xasprintf("%s: %s", m->endpoint,
-                          transport_client_error(m->client)));
-        return;
-    }
-    if (!m->standby) {
-        char *error = make_standby(m);
+    if (m->client) {
+        char *error = run_destination__(m);
         if (error) {
             fail(m, error);
-            return;
         }
     }
-    if (m->trigger_pending) {
-        switch_over(m);
-    }
 }
+
+/* The engine. */
 
 void
 migration_engine_run(struct migration_engine *e)
@@ -634,6 +1003,11 @@ migration_engine_wait(struct migration_engine *e)
     HMAP_FOR_EACH (m, node, &e->migrations) {
         if (m->client) {
             transport_client_wait(m->client);
+            poll_timer_wait_until(m->deadline);
+            if (m->step == STEP_IDLE && m->standby && m->options.precopy
+                && !m->fence_sent) {
+                poll_timer_wait_until(m->next_pass);
+            }
         }
         if (m->release_pending || m->trigger_pending) {
             poll_immediate_wake();
@@ -676,23 +1050,54 @@ migration_engine_destroy(struct migration_engine *e)
 
 /* Status. */
 
+/* The figures of 'm' that both formats show, as name-value pairs. */
+struct migration_figures {
+    long long blackout_ms;      /* Trigger to activation. */
+    long long duration_ms;      /* Start of the pull to activation. */
+    long long precopy_ms;       /* Start to convergence. */
+};
+
+static void
+get_figures(const struct migration *m, struct migration_figures *f)
+{
+    f->blackout_ms = m->activated ? m->activated - m->triggered : 0;
+    f->duration_ms = m->activated ? m->activated - m->started : 0;
+    f->precopy_ms = m->converged ? m->converged_at - m->started : 0;
+}
+
+static const char *
+mode_name(const struct migration *m)
+{
+    return m->source ? "-" : m->options.precopy ? "precopy" : "stop-copy";
+}
+
 static void
 format_one(const struct migration *m, const struct datapath_hold_stats *hs,
            struct ds *s)
 {
+    struct migration_figures f;
+
+    get_figures(m, &f);
     ds_put_format(s, "%s phase=%s\n", m->iface_id, m->phase);
     ds_put_format(s, "  role=%s", m->source ? "source" : "destination");
     if (m->endpoint) {
         ds_put_format(s, " source=%s", m->endpoint);
     }
-    ds_put_format(s, " mode=stop-copy transport=tcp\n");
+    if (!m->source) {
+        ds_put_format(s, " mode=%s", mode_name(m));
+    }
+    ds_put_format(s, " transport=tcp\n");
+    if (!m->source) {
+        ds_put_format(s, "  passes=%u converged=%s last_delta_pages=%"PRIu32
+                      " bytes=%"PRIu64"\n", m->passes,
+                      m->converged ? "yes" : "no", m->last_delta, m->bytes);
+    }
     if (!m->source && m->activated) {
-        long long blackout = m->activated - m->triggered;
-        ds_put_format(s, "  entries=%"PRIu64" bytes=%"PRIu64" passes=1 "
-                      "rate=%.1f MB/s blackout_ms=%lld generation=%"PRIu64
-                      "\n", m->entries, m->bytes,
-                      blackout ? m->bytes / 1000.0 / blackout : 0.0,
-                      blackout, m->generation);
+        ds_put_format(s, "  entries=%"PRIu64" blackout_ms=%lld "
+                      "duration_ms=%lld rate=%.1f MB/s generation=%"PRIu64
+                      "\n", m->entries, f.blackout_ms, f.duration_ms,
+                      f.duration_ms ? m->bytes / 1000.0 / f.duration_ms : 0.0,
+                      m->generation);
     } else if (m->source && m->final_generation) {
         ds_put_format(s, "  final_generation=%"PRIu64"\n",
                       m->final_generation);
@@ -711,18 +1116,23 @@ static struct json *
 json_one(const struct migration *m, const struct datapath_hold_stats *hs)
 {
     struct json *j = json_object_create();
+    struct migration_figures f;
 
+    get_figures(m, &f);
     json_object_put_string(j, "iface_id", m->iface_id);
     json_object_put_string(j, "phase", m->phase);
     json_object_put_string(j, "role", m->source ? "source" : "destination");
-    json_object_put_string(j, "mode", "stop-copy");
+    json_object_put_string(j, "mode", mode_name(m));
     json_object_put_string(j, "transport", "tcp");
     json_object_put(j, "entries", json_integer_create(m->entries));
     json_object_put(j, "bytes", json_integer_create(m->bytes));
-    json_object_put(j, "passes", json_integer_create(m->activated ? 1 : 0));
-    json_object_put(j, "blackout_ms",
-                    json_integer_create(m->activated
-                                        ? m->activated - m->triggered : 0));
+    json_object_put(j, "passes", json_integer_create(m->passes));
+    json_object_put(j, "converged", json_boolean_create(m->converged));
+    json_object_put(j, "last_delta_pages",
+                    json_integer_create(m->last_delta));
+    json_object_put(j, "blackout_ms", json_integer_create(f.blackout_ms));
+    json_object_put(j, "duration_ms", json_integer_create(f.duration_ms));
+    json_object_put(j, "precopy_ms", json_integer_create(f.precopy_ms));
     json_object_put(j, "held", json_integer_create(hs->held));
     json_object_put(j, "released", json_integer_create(hs->released));
     json_object_put(j, "dropped", json_integer_create(hs->dropped));

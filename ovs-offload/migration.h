@@ -1,19 +1,22 @@
 /*
- * The migration engine: moves a VIF's whole state region from the provider
- * it leaves (the source) to the one it arrives at (the destination), over
- * the transport (DESIGN.md §5, §6).  This is stop-copy: the destination
- * pulls the region once, after the fence.
+ * The migration engine: moves a VIF's state region from the provider it
+ * leaves (the source) to the one it arrives at (the destination), over the
+ * transport (DESIGN.md §5, §6).
  *
  * Source: migration_export() opens the VIF for one session and gives its
- * token.  The destination's fence stops the VIF (it forwards and changes
- * nothing) and is answered with the final generation; confirm deletes the
- * VIF; abort, or a frame from the VM on the source's own port, unfences.
+ * token.  It serves reads without doing anything per pass; each keepalive
+ * renews the export's lease and is answered with the source's clock.  The
+ * destination's fence stops the VIF (it forwards and changes nothing) and is
+ * answered with the final generation; confirm deletes the VIF; abort, or a
+ * frame from the VM on the source's own port, unfences.
  *
- * Destination: migration_start() connects to the source and makes the VIF a
- * standby.  The first frame from the VM (or migration_activate()) triggers
- * the switch-over: fence, pull, check every slot, import, activate, process
- * the held frames, confirm.  Any failure before activation empties the
- * standby and the source stays authoritative.
+ * Destination: migration_start() connects to the source, makes the VIF a
+ * standby and, in pre-copy, keeps it in step with the source's region pass
+ * after pass (vif-replica.h), never blocking the loop.  The first frame
+ * from the VM (or migration_activate()) triggers the switch-over: fence, a
+ * last pass of what changed, activate, process the held frames, confirm.
+ * Any failure before activation empties the standby and the source stays
+ * authoritative.
  *
  * At most one side forwards for a VIF, ever.
  */
@@ -39,10 +42,36 @@ void migration_engine_wait(struct migration_engine *);
 char *migration_export(struct migration_engine *, const char *iface_id,
                        char **tokenp) OVS_WARN_UNUSED_RESULT;
 
-/* Destination.  'mode' is "stop-copy"; "precopy" is not yet supported. */
+/* Destination.
+ *
+ * Pre-copy (the default) pulls the whole region at once and then, pass after
+ * pass, the pages that changed, into a standby that is built as entries
+ * arrive.  It has converged when a pass (after the first) changed at most
+ * 'threshold' pages, or after 'max_passes'; from then on it keeps the
+ * standby in step with a pass every 'interval_ms'.  Stop-copy pulls nothing
+ * until the switch-over.  Either way the switch-over (a frame from the VM, or
+ * migration_activate()) fences the source and pulls the last delta, holding
+ * the VM's frames meanwhile, however far pre-copy has got. */
+struct migration_options {
+    bool precopy;
+    unsigned int max_passes;        /* >= 1. */
+    unsigned int threshold;         /* Pages. */
+    unsigned int interval_ms;       /* >= 1. */
+};
+#define MIGRATION_OPTIONS_DEFAULT                                       \
+    { .precopy = true, .max_passes = 30, .threshold = 16,               \
+      .interval_ms = 100 }
+
+/* Parses one "KEY=VALUE" migrate/start argument (mode=precopy|stop-copy,
+ * passes=N, threshold=PAGES, interval=MS) into 'options'; returns NULL, or
+ * an error naming the bad argument. */
+char *migration_options_parse(struct migration_options *, const char *arg)
+    OVS_WARN_UNUSED_RESULT;
+
 char *migration_start(struct migration_engine *, const char *iface_id,
                       const char *endpoint, const char *token,
-                      const char *mode) OVS_WARN_UNUSED_RESULT;
+                      const struct migration_options *)
+    OVS_WARN_UNUSED_RESULT;
 char *migration_activate(struct migration_engine *, const char *iface_id)
     OVS_WARN_UNUSED_RESULT;
 

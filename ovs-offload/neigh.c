@@ -317,12 +317,7 @@ forget_table(struct neigh_vif *t)
 static bool
 next_entry(const struct state_region *r, uint32_t *slot)
 {
-    while (state_region_next_used(r, slot)) {
-        if (state_region_slot(r, *slot)->type == OOR_SLOT_NEIGH) {
-            return true;
-        }
-    }
-    return false;
+    return state_region_next_of_type(r, OOR_SLOT_NEIGH, slot);
 }
 
 static void

@@ -431,11 +431,8 @@ load_table(struct route_vif *t)
 {
     uint32_t slot;
 
-    for (slot = UINT32_MAX; state_region_next_used(t->region, &slot); ) {
+    STATE_REGION_FOR_EACH_OF_TYPE (slot, OOR_SLOT_ROUTE, t->region) {
         const struct oor_slot_hdr *h = state_region_slot(t->region, slot);
-        if (h->type != OOR_SLOT_ROUTE) {
-            continue;
-        }
 
         const struct route_entry *e = (const struct route_entry *) (h + 1);
         unsigned int plen6 = plen6_of(e->family, e->plen);

@@ -71,6 +71,9 @@ struct state_region {
 
     /* Allocation. */
     unsigned long *used;        /* n_slots bits. */
+    unsigned long *typed[OOR_N_SLOT_TYPES];  /* n_slots bits per used type,
+                                              * so that a module visits only
+                                              * its own slots. */
     uint32_t n_used;
     uint32_t hwm;               /* Slots >= 'hwm' are free and untouched. */
     uint32_t *free_slots;       /* Stack of free slots below 'hwm'. */
@@ -380,6 +383,16 @@ check_slot(const struct oor_slot_hdr *sh, uint32_t slot, uint64_t page_gen,
     return check_slot_content(sh, slot, page_gen, check);
 }
 
+char *
+state_region_check_slot(const struct oor_slot_hdr *sh, uint32_t slot,
+                        uint64_t page_gen, state_region_slot_check_func *check,
+                        bool *torn)
+{
+    *torn = (sh->type != OOR_SLOT_FREE && sh->type < OOR_N_SLOT_TYPES
+             && sh->crc != slot_crc(sh));
+    return check_slot(sh, slot, page_gen, check);
+}
+
 /* Tells which pages of a file hold data, so that a walk over a sparse region
  * file can skip its holes, which read as zeros: reading them through the
  * mapping would make tmpfs allocate them. */
@@ -630,9 +643,14 @@ region_new(const char *path, int fd, uint8_t *base, size_t size)
     r->n_slots = r->hdr->n_slot_pages * OOR_SLOTS_PER_PAGE;
     r->open_gen = r->hdr->generation + 1;
     r->used = bitmap_allocate(r->n_slots);
+    for (int type = 1; type < OOR_N_SLOT_TYPES; type++) {
+        r->typed[type] = bitmap_allocate(r->n_slots);
+    }
     r->dirty = bitmap_allocate(r->n_slots);
     return r;
 }
+
+static void rebuild_free_stack(struct state_region *);
 
 /* Builds the used bitmap and the free stack from the slots, skipping the
  * file's holes. */
@@ -657,23 +675,16 @@ index_slots(struct state_region *r)
                 uint32_t slot = page * OOR_SLOTS_PER_PAGE + i;
 
                 bitmap_set1(r->used, slot);
+                if (sh->type < OOR_N_SLOT_TYPES) {
+                    bitmap_set1(r->typed[sh->type], slot);
+                }
                 r->n_used++;
                 r->hwm = slot + 1;
             }
         }
     }
 
-    /* Lowest first. */
-    r->n_free = 0;
-    for (uint32_t slot = r->hwm; slot-- > 0; ) {
-        if (!bitmap_is_set(r->used, slot)) {
-            if (r->n_free >= r->allocated_free) {
-                r->free_slots = x2nrealloc(r->free_slots, &r->allocated_free,
-                                           sizeof *r->free_slots);
-            }
-            r->free_slots[r->n_free++] = slot;
-        }
-    }
+    rebuild_free_stack(r);
 }
 
 void
@@ -683,6 +694,9 @@ state_region_close(struct state_region *r)
         munmap(r->base, r->size);
         close(r->fd);
         free(r->used);
+        for (int type = 1; type < OOR_N_SLOT_TYPES; type++) {
+            free(r->typed[type]);
+        }
         free(r->free_slots);
         free(r->dirty);
         free(r->dirty_slots);
@@ -1053,6 +1067,9 @@ finish_growth(struct state_region *r, uint32_t old_s)
 
     size_t n_slots = (size_t) h->n_slot_pages * OOR_SLOTS_PER_PAGE;
     r->used = bitmap_grow(r->used, r->n_slots, n_slots);
+    for (int type = 1; type < OOR_N_SLOT_TYPES; type++) {
+        r->typed[type] = bitmap_grow(r->typed[type], r->n_slots, n_slots);
+    }
     r->dirty = bitmap_grow(r->dirty, r->n_slots, n_slots);
     r->n_slots = n_slots;
 }
@@ -1205,15 +1222,72 @@ region_grow(struct state_region *r)
     return error;
 }
 
+/* Rebuilds the free stack from the used bitmap, lowest slot on top. */
+static void
+rebuild_free_stack(struct state_region *r)
+{
+    r->n_free = 0;
+    for (uint32_t slot = r->hwm; slot-- > 0; ) {
+        if (!bitmap_is_set(r->used, slot)) {
+            if (r->n_free >= r->allocated_free) {
+                r->free_slots = x2nrealloc(r->free_slots, &r->allocated_free,
+                                           sizeof *r->free_slots);
+            }
+            r->free_slots[r->n_free++] = slot;
+        }
+    }
+}
+
+/* The free stack may hold slots that state_region_put() has taken since:
+ * they are skipped when popped, and the stack is rebuilt before such stale
+ * entries could outnumber the slots. */
+static void
+push_free(struct state_region *r, uint32_t slot)
+{
+    if (r->n_free >= r->n_slots) {
+        rebuild_free_stack(r);
+    }
+    if (r->n_free >= r->allocated_free) {
+        r->free_slots = x2nrealloc(r->free_slots, &r->allocated_free,
+                                   sizeof *r->free_slots);
+    }
+    r->free_slots[r->n_free++] = slot;
+}
+
+static bool
+pop_free(struct state_region *r, uint32_t *slotp)
+{
+    while (r->n_free) {
+        uint32_t slot = r->free_slots[--r->n_free];
+
+        if (!bitmap_is_set(r->used, slot)) {
+            *slotp = slot;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+take_slot(struct state_region *r, uint32_t slot, uint16_t type)
+{
+    struct oor_slot_hdr *sh = slot_hdr(r, slot);
+
+    sh->type = type;
+    sh->len = slot_payload_len[type];
+    bitmap_set1(r->used, slot);
+    bitmap_set1(r->typed[type], slot);
+    r->n_used++;
+    mark_dirty(r, slot);
+}
+
 char *
 state_region_alloc(struct state_region *r, uint16_t type, uint32_t *slotp)
 {
     uint32_t slot;
 
     ovs_assert(type != OOR_SLOT_FREE && type < OOR_N_SLOT_TYPES);
-    if (r->n_free) {
-        slot = r->free_slots[--r->n_free];
-    } else {
+    if (!pop_free(r, &slot)) {
         if (r->hwm >= r->n_slots) {
             char *error = region_grow(r);
             if (error) {
@@ -1223,14 +1297,36 @@ state_region_alloc(struct state_region *r, uint16_t type, uint32_t *slotp)
         }
         slot = r->hwm++;
     }
-
-    struct oor_slot_hdr *sh = slot_hdr(r, slot);
-    sh->type = type;
-    sh->len = slot_payload_len[type];
-    bitmap_set1(r->used, slot);
-    r->n_used++;
-    mark_dirty(r, slot);
+    take_slot(r, slot, type);
     *slotp = slot;
+    return NULL;
+}
+
+char *
+state_region_put(struct state_region *r, uint32_t slot, uint16_t type,
+                 const void *payload)
+{
+    ovs_assert(type != OOR_SLOT_FREE && type < OOR_N_SLOT_TYPES);
+    if (slot >= (uint32_t) OOR_MAX_SLOT_PAGES * OOR_SLOTS_PER_PAGE) {
+        return xasprintf("%s: slot %"PRIu32" is beyond the largest region",
+                         r->path, slot);
+    }
+    while (slot >= r->n_slots) {
+        char *error = region_grow(r);
+        if (error) {
+            return error;
+        }
+    }
+    ovs_assert(!bitmap_is_set(r->used, slot));
+
+    /* Slots skipped over become free, lowest on top. */
+    for (uint32_t k = slot; k-- > r->hwm; ) {
+        push_free(r, k);
+    }
+    r->hwm = MAX(r->hwm, slot + 1);
+
+    take_slot(r, slot, type);
+    memcpy(slot_hdr(r, slot) + 1, payload, slot_payload_len[type]);
     return NULL;
 }
 
@@ -1239,16 +1335,14 @@ state_region_free(struct state_region *r, uint32_t slot)
 {
     ovs_assert(slot < r->n_slots && bitmap_is_set(r->used, slot));
 
-    memset(slot_hdr(r, slot), 0, OOR_SLOT_SIZE);
+    struct oor_slot_hdr *sh = slot_hdr(r, slot);
+    bitmap_set0(r->typed[sh->type], slot);
+    memset(sh, 0, OOR_SLOT_SIZE);
     r->gens[1 + slot / OOR_SLOTS_PER_PAGE] = r->open_gen;
     r->changed = true;
     bitmap_set0(r->used, slot);
     r->n_used--;
-    if (r->n_free >= r->allocated_free) {
-        r->free_slots = x2nrealloc(r->free_slots, &r->allocated_free,
-                                   sizeof *r->free_slots);
-    }
-    r->free_slots[r->n_free++] = slot;
+    push_free(r, slot);
 }
 
 const struct oor_slot_hdr *
@@ -1310,6 +1404,25 @@ state_region_next_used(const struct state_region *r, uint32_t *slot)
     }
 
     size_t next = bitmap_scan(r->used, true, start, r->hwm);
+    if (next >= r->hwm) {
+        return false;
+    }
+    *slot = next;
+    return true;
+}
+
+bool
+state_region_next_of_type(const struct state_region *r, uint16_t type,
+                           uint32_t *slot)
+{
+    size_t start = *slot == UINT32_MAX ? 0 : (size_t) *slot + 1;
+
+    ovs_assert(type != OOR_SLOT_FREE && type < OOR_N_SLOT_TYPES);
+    if (start >= r->hwm) {
+        return false;
+    }
+
+    size_t next = bitmap_scan(r->typed[type], true, start, r->hwm);
     if (next >= r->hwm) {
         return false;
     }

@@ -96,10 +96,16 @@ void state_region_set_def(struct state_region *, const struct oor_vif_def *);
  * the open generation (the header's + 1) as their version, and then publishes
  * that generation and 'now_ms' in the header.  With nothing changed it does
  * nothing. */
+/* state_region_put() makes slot number 'slot', which must be free, a used
+ * slot of 'type' holding 'payload' (the type's length), growing the region
+ * as far as it must: a replica keeps the slot numbers of the region it
+ * copies.  Like state_region_alloc(), it marks the slot changed. */
 uint32_t state_region_n_slots(const struct state_region *);
 uint32_t state_region_n_used(const struct state_region *);
 char *state_region_alloc(struct state_region *, uint16_t type, uint32_t *slot)
     OVS_WARN_UNUSED_RESULT;
+char *state_region_put(struct state_region *, uint32_t slot, uint16_t type,
+                       const void *payload) OVS_WARN_UNUSED_RESULT;
 void state_region_free(struct state_region *, uint32_t slot);
 const struct oor_slot_hdr *state_region_slot(const struct state_region *,
                                              uint32_t slot);
@@ -111,6 +117,14 @@ void state_region_seal(struct state_region *, long long now_ms);
 bool state_region_next_used(const struct state_region *, uint32_t *slot);
 #define STATE_REGION_FOR_EACH_USED(SLOT, REGION)                        \
     for ((SLOT) = UINT32_MAX; state_region_next_used(REGION, &(SLOT)); )
+
+/* The same for the used slots of one type only, at a cost that follows the
+ * number of such slots rather than the region's size. */
+bool state_region_next_of_type(const struct state_region *, uint16_t type,
+                               uint32_t *slot);
+#define STATE_REGION_FOR_EACH_OF_TYPE(SLOT, TYPE, REGION)               \
+    for ((SLOT) = UINT32_MAX;                                           \
+         state_region_next_of_type(REGION, TYPE, &(SLOT)); )
 
 /* "Pages changed since generation G": works on any generation array, local
  * or pulled.  Pages are numbered as gen[] is: 0 is the header, 1 + k is slot
@@ -139,6 +153,16 @@ bool state_region_page_iter_next(struct state_region_page_iter *,
 char *state_region_check_header(const struct oor_header *, size_t avail)
     OVS_WARN_UNUSED_RESULT;
 char *state_region_check_def(const struct oor_vif_def *)
+    OVS_WARN_UNUSED_RESULT;
+/* Checks one slot, numbered 'slot', of a page whose generation is
+ * 'page_gen', as state_region_check() checks each: a free slot must be all
+ * zeros, a used one must match its checksum, its version must not pass
+ * 'page_gen', and its payload must pass 'check' (if nonnull).  Sets
+ * '*torn' to whether the fault is a checksum mismatch, which a slot read
+ * while its writer changed it shows too. */
+char *state_region_check_slot(const struct oor_slot_hdr *, uint32_t slot,
+                              uint64_t page_gen,
+                              state_region_slot_check_func *, bool *torn)
     OVS_WARN_UNUSED_RESULT;
 char *state_region_check(const void *region, size_t len,
                          state_region_slot_check_func *)

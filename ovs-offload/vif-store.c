@@ -504,6 +504,23 @@ rebase_tables(struct vif *vif, long long from_clock, long long now)
     neigh_vif_rebase(vif->neigh, from_clock, now);
 }
 
+void
+vif_store_reload(struct vif_store *store, struct vif *vif,
+                 const struct oor_vif_def *def, long long from_clock,
+                 long long now)
+{
+    state_region_set_def(vif->region, def);
+    vif->def = state_region_header(vif->region)->vif;
+    fdb_vif_replace(vif->fdb, vif->region);
+    neigh_vif_replace(vif->neigh, vif->region);
+    route_vif_replace(vif->routes, vif->region);
+    fdb_vif_rebase(vif->fdb, from_clock, now);
+    neigh_vif_rebase(vif->neigh, from_clock, now);
+    load_flows(store, vif, from_clock, now);
+    state_region_seal(vif->region, now);
+    store->seqno++;
+}
+
 char *
 vif_store_import(struct vif_store *store, const void *image, size_t len,
                  bool replace, long long now, struct vif **vifp)

@@ -67,4 +67,12 @@ char *vif_store_import(struct vif_store *, const void *image, size_t len,
                        bool replace, long long now, struct vif **)
     OVS_WARN_UNUSED_RESULT;
 
+/* Takes 'def' as the VIF's definition and loads its FDB, neighbours, routes
+ * and flows again from its region, whose times for them are on a clock that
+ * read 'from_clock' when this one read 'now' (a replica's, vif-replica.h).
+ * The conntrack table is left as it is. */
+void vif_store_reload(struct vif_store *, struct vif *,
+                      const struct oor_vif_def *def, long long from_clock,
+                      long long now);
+
 #endif /* vif-store.h */
