@@ -671,6 +671,8 @@ issue_chunks(struct migration *m)
     return NULL;
 }
 
+static char *end_pass(struct migration *);
+
 static char *
 begin_pages(struct migration *m)
 {
@@ -693,6 +695,9 @@ begin_pages(struct migration *m)
     if (!error) {
         m->step = STEP_PAGES;
         error = issue_chunks(m);
+    }
+    if (!error && !m->n_busy) {
+        error = end_pass(m);    /* Nothing changed. */
     }
     return error;
 }

@@ -96,7 +96,9 @@ vif_replica_begin_pass(struct vif_replica *r, const struct oor_header *h,
         return xasprintf("the source's region shrank from %"PRIu32" to %"
                          PRIu32" slot pages", r->n_seen - 1, h->n_slot_pages);
     }
-    for (uint32_t p = 0; p < n_gens; p++) {
+    /* Before the fence the array is read after the header, and may run
+     * ahead of it. */
+    for (uint32_t p = 0; final && p < n_gens; p++) {
         if (gens[p] > h->generation) {
             return xasprintf("page %"PRIu32": generation %"PRIu64" above "
                              "the region's %"PRIu64, p, gens[p],
@@ -260,7 +262,10 @@ apply_page(struct vif_replica *r, uint32_t p, const uint8_t *page)
                                                         + i * OOR_SLOT_SIZE);
         uint32_t slot = (p - 1) * OOR_SLOTS_PER_PAGE + i;
         bool torn;
-        char *error = state_region_check_slot(sh, slot, r->gens[p],
+        /* Before the fence a page may well be newer than the generation
+         * array read before it: its slots then carry later versions. */
+        uint64_t max_version = r->final ? r->gens[p] : UINT64_MAX;
+        char *error = state_region_check_slot(sh, slot, max_version,
                                               vif_check_slot, &torn);
 
         if (error) {
