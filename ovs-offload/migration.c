@@ -190,14 +190,14 @@ new_migration(struct migration_engine *e, const char *iface_id, bool source)
 }
 
 static void
-set_mode(struct vif *vif, enum vif_mode mode)
+set_mode(struct migration *m, struct vif *vif, enum vif_mode mode)
 {
-    bool frozen = mode != VIF_ACTIVE;
-
-    vif->mode = mode;
-    ct_table_set_frozen(vif->ct, frozen);
-    fdb_vif_set_frozen(vif->fdb, frozen);
-    neigh_vif_set_frozen(vif->neigh, frozen);
+    char *error = vif_store_set_mode(m->engine->vifs, vif, mode,
+                                     m->created);
+    if (error) {
+        VLOG_ERR("%s", error);
+        free(error);
+    }
 }
 
 /* Source. */
@@ -228,7 +228,7 @@ fence(struct migration *m, struct transport_ctl_reply *reply)
         reply->detail = xasprintf("no VIF %s", m->iface_id);
         return;
     }
-    set_mode(vif, VIF_FENCED);
+    set_mode(m, vif, VIF_FENCED);
     state_region_seal(vif->region, time_msec());
     m->final_generation = state_region_header(vif->region)->generation;
     m->phase = PHASE_FENCED;
@@ -239,14 +239,23 @@ fence(struct migration *m, struct transport_ctl_reply *reply)
 
 /* The source takes the VIF back: the migration did not happen. */
 static void
+unfence_vif(struct migration_engine *e, struct vif *vif, const char *why)
+{
+    if (vif && vif->mode == VIF_FENCED) {
+        char *error = vif_store_set_mode(e->vifs, vif, VIF_ACTIVE, false);
+        if (error) {
+            VLOG_ERR("%s", error);
+            free(error);
+        }
+        VLOG_INFO("VIF %s: unfenced (%s)", vif->def.iface_id, why);
+    }
+}
+
+static void
 unfence(struct migration *m, const char *why)
 {
-    struct vif *vif = vif_store_find(m->engine->vifs, m->iface_id);
-
-    if (vif && vif->mode == VIF_FENCED) {
-        set_mode(vif, VIF_ACTIVE);
-        VLOG_INFO("VIF %s: unfenced (%s)", m->iface_id, why);
-    }
+    unfence_vif(m->engine, vif_store_find(m->engine->vifs, m->iface_id),
+                why);
 }
 
 static void
@@ -319,11 +328,16 @@ migration_export(struct migration_engine *e, const char *iface_id,
         return xasprintf("no VIF %s", iface_id);
     }
     if (vif->mode != VIF_ACTIVE) {
-        return xasprintf("VIF %s is not active here", iface_id);
+        return xasprintf("VIF %s is not active here%s", iface_id,
+                         (vif->mode == VIF_FENCED
+                          ? " (fenced: migrate/abort takes it back)" : ""));
     }
 
+    /* An export whose destination went away gives way to a new one. */
     struct migration *m = find_migration(e, iface_id);
-    if (m && is_live(m)) {
+    if (m && is_live(m)
+        && (m->phase != PHASE_EXPORTING || !m->export
+            || transport_export_n_peers(m->export))) {
         return xasprintf("VIF %s is already migrating (phase %s)", iface_id,
                          m->phase);
     }
@@ -371,13 +385,17 @@ release(struct migration *m)
 static void
 resumed(struct vif *vif, void *e_)
 {
-    struct migration *m = find_migration(e_, vif->def.iface_id);
+    struct migration_engine *e = e_;
+    struct migration *m = find_migration(e, vif->def.iface_id);
 
     if (m && m->source && m->phase == PHASE_FENCED) {
         unfence(m, "the VM resumed here");
         end_export(m, PHASE_ABORTED);
         free(m->error);
         m->error = xstrdup("the VM resumed on the source");
+    } else if (!m || !is_live(m)) {
+        /* Fenced before a restart, which lost the migration's record. */
+        unfence_vif(e, vif, "the VM resumed here");
     }
 }
 
@@ -419,7 +437,7 @@ fail(struct migration *m, char *error)
             vif_store_del(e->vifs, vif);
         } else {
             vif_replica_empty(vif);
-            set_mode(vif, VIF_ACTIVE);
+            set_mode(m, vif, VIF_ACTIVE);
         }
     }
     m->standby = false;
@@ -448,7 +466,7 @@ make_standby(struct migration *m, const struct oor_header *h)
         }
         m->created = true;
     }
-    set_mode(vif, VIF_STANDBY);
+    set_mode(m, vif, VIF_STANDBY);
     m->standby = true;
     m->replica = vif_replica_create(e->vifs, vif, m->clock_offset);
     return NULL;
@@ -823,7 +841,7 @@ activate(struct migration *m)
 
     vif_replica_commit(m->replica, now);
     m->entries = ct_table_count(vif->ct);
-    set_mode(vif, VIF_ACTIVE);
+    set_mode(m, vif, VIF_ACTIVE);
     m->standby = false;
     datapath_release(e->dp, vif);
     m->activated = time_msec();
@@ -881,7 +899,13 @@ char *
 migration_abort(struct migration_engine *e, const char *iface_id)
 {
     struct migration *m = find_migration(e, iface_id);
+    struct vif *vif = vif_store_find(e->vifs, iface_id);
 
+    if ((!m || !is_live(m)) && vif && vif->mode == VIF_FENCED) {
+        /* Fenced before a restart: the operator says the VM is here. */
+        unfence_vif(e, vif, "aborted here");
+        return NULL;
+    }
     if (!m || !is_live(m)) {
         return xasprintf("VIF %s has no migration in progress", iface_id);
     }

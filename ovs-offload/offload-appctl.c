@@ -166,7 +166,12 @@ cmd_list_vifs(struct unixctl_conn *conn, int argc OVS_UNUSED,
                       vifs[i]->netdev ? vifs[i]->netdev : "-",
                       vifs[i]->zone);
         vif_def_format(&s, &vifs[i]->def);
-        ds_put_format(&s, " entries=%"PRIu32"\n", ct_table_count(vifs[i]->ct));
+        ds_put_format(&s, " entries=%"PRIu32, ct_table_count(vifs[i]->ct));
+        if (vifs[i]->mode != VIF_ACTIVE) {
+            ds_put_format(&s, " mode=%s", (vifs[i]->mode == VIF_STANDBY
+                                           ? "standby" : "fenced"));
+        }
+        ds_put_char(&s, '\n');
     }
     free(vifs);
     reply_ds(conn, &s);

@@ -157,6 +157,12 @@ write_local(const struct vif_store *store, const struct vif *vif)
     struct json *json = json_object_create();
     json_object_put_string(json, "netdev", vif->netdev ? vif->netdev : "-");
     json_object_put(json, "zone", json_integer_create(vif->zone));
+    if (vif->mode != VIF_ACTIVE) {
+        json_object_put_string(json, "mode", (vif->mode == VIF_STANDBY
+                                              ? "standby" : "fenced"));
+        json_object_put(json, "made_for_migration",
+                        json_boolean_create(vif->made_for_migration));
+    }
 
     char *path = vif_file(store, vif->def.iface_id, "local");
     char *error = atomic_file_write_json(path, json);
@@ -166,20 +172,40 @@ write_local(const struct vif_store *store, const struct vif *vif)
     return error;
 }
 
-/* Reads the local file of 'iface_id' into 'netdev' (malloc'd or NULL) and
- * 'zone' (0 if unknown). */
+/* Reads the local file of 'iface_id' into 'netdev' (malloc'd or NULL),
+ * 'zone' (0 if unknown), 'mode' and 'made'. */
 static void
 read_local(const struct vif_store *store, const char *iface_id,
-           char **netdev, int *zone)
+           char **netdev, int *zone, enum vif_mode *mode, bool *made)
 {
     char *path = vif_file(store, iface_id, "local");
     struct json *json = json_from_file(path);
 
     *netdev = NULL;
     *zone = 0;
+    *mode = VIF_ACTIVE;
+    *made = false;
     if (json && json->type == JSON_OBJECT) {
         const struct json *nd = shash_find_data(json_object(json), "netdev");
         const struct json *z = shash_find_data(json_object(json), "zone");
+        const struct json *md = shash_find_data(json_object(json), "mode");
+        const struct json *mm = shash_find_data(json_object(json),
+                                                "made_for_migration");
+
+        if (md && md->type == JSON_STRING) {
+            if (!strcmp(json_string(md), "standby")) {
+                *mode = VIF_STANDBY;
+            } else if (!strcmp(json_string(md), "fenced")) {
+                *mode = VIF_FENCED;
+            } else {
+                /* Fenced is the safe reading of a mode we do not know: the
+                 * VIF forwards nothing until someone decides. */
+                VLOG_WARN("%s: unknown mode \"%s\"; taken as fenced", path,
+                          json_string(md));
+                *mode = VIF_FENCED;
+            }
+        }
+        *made = mm && mm->type == JSON_TRUE;
 
         if (nd && nd->type == JSON_STRING && strcmp(json_string(nd), "-")) {
             *netdev = xstrdup(json_string(nd));
@@ -296,6 +322,56 @@ remove_vif(struct vif_store *store, struct vif *vif, bool erase)
     free(vif);
 }
 
+/* Frees every used slot of 'r'. */
+static void
+empty_region(struct state_region *r, long long now)
+{
+    uint32_t slot;
+
+    STATE_REGION_FOR_EACH_USED (slot, r) {
+        state_region_free(r, slot);
+    }
+    state_region_seal(r, now);
+}
+
+static void
+freeze(struct vif *vif, enum vif_mode mode)
+{
+    bool frozen = mode != VIF_ACTIVE;
+
+    vif->mode = mode;
+    ct_table_set_frozen(vif->ct, frozen);
+    fdb_vif_set_frozen(vif->fdb, frozen);
+    neigh_vif_set_frozen(vif->neigh, frozen);
+}
+
+static void
+write_local_or_log(struct vif_store *store, struct vif *vif)
+{
+    char *error = write_local(store, vif);
+    if (error) {
+        VLOG_ERR("VIF %s: %s", vif->def.iface_id, error);
+        free(error);
+    }
+}
+
+char *
+vif_store_set_mode(struct vif_store *store, struct vif *vif,
+                   enum vif_mode mode, bool made_for_migration)
+{
+    freeze(vif, mode);
+    vif->made_for_migration = mode == VIF_STANDBY && made_for_migration;
+
+    char *error = write_local(store, vif);
+    if (error) {
+        char *s = xasprintf("VIF %s: %s; a restart would not keep its mode",
+                            vif->def.iface_id, error);
+        free(error);
+        return s;
+    }
+    return NULL;
+}
+
 static void
 load_vif(struct vif_store *store, const char *name, long long now)
 {
@@ -318,7 +394,23 @@ load_vif(struct vif_store *store, const char *name, long long now)
         goto out;
     }
 
-    read_local(store, iface_id, &netdev, &zone);
+    enum vif_mode mode;
+    bool made;
+    read_local(store, iface_id, &netdev, &zone, &mode, &made);
+    if (mode == VIF_STANDBY) {
+        /* Its migration ended with the restart: whatever it pulled is not
+         * authoritative. */
+        if (made) {
+            VLOG_INFO("VIF %s: a migration's standby when the daemon "
+                      "stopped; deleted", iface_id);
+            state_region_close(r);
+            unlink_vif_files(store, iface_id);
+            goto out_free;
+        }
+        empty_region(r, now);
+        VLOG_INFO("VIF %s: a migration's standby when the daemon stopped; "
+                  "emptied", iface_id);
+    }
     if (!zone || zone_in_use(store, zone)) {
         zone = free_zone(store);
     }
@@ -328,9 +420,17 @@ load_vif(struct vif_store *store, const char *name, long long now)
     } else {
         /* A restart: the region's times are on this host's clock. */
         load_flows(store, vif, now, now);
+        if (mode == VIF_FENCED) {
+            freeze(vif, VIF_FENCED);
+            VLOG_WARN("VIF %s: fenced when the daemon stopped, so it stays "
+                      "fenced: it forwards again after migrate/abort here, "
+                      "or once the VM sends on this host", iface_id);
+        }
+        write_local_or_log(store, vif);
         VLOG_INFO("VIF %s: %"PRIu32" conntrack entries, zone %d",
                   iface_id, ct_table_count(vif->ct), zone);
     }
+out_free:
     free(netdev);
 out:
     free(error);

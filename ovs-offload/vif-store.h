@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include "openvswitch/compiler.h"
 #include "region-format.h"
+#include "vif.h"
 
 struct ct_engine;
 struct fdb;
@@ -66,6 +67,15 @@ void vif_store_del(struct vif_store *, struct vif *);
 char *vif_store_import(struct vif_store *, const void *image, size_t len,
                        bool replace, long long now, struct vif **)
     OVS_WARN_UNUSED_RESULT;
+
+/* Sets who forwards for 'vif' (vif.h), freezes or thaws its tables, and
+ * records the mode in its local file, so that a restart keeps it: a fenced
+ * VIF comes back fenced, and a standby, whose migration the restart ended,
+ * comes back empty and active, or not at all if 'made_for_migration'.  On
+ * error (the file could not be written) the VIF is in 'mode' all the same,
+ * and the error says the restart would lose it. */
+char *vif_store_set_mode(struct vif_store *, struct vif *, enum vif_mode,
+                         bool made_for_migration) OVS_WARN_UNUSED_RESULT;
 
 /* Takes 'def' as the VIF's definition and loads its FDB, neighbours, routes
  * and flows again from its region, whose times for them are on a clock that

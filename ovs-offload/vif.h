@@ -38,7 +38,8 @@ enum vif_mode {
 
 struct vif {
     struct hmap_node node;      /* In vif_store, by iface-id. */
-    enum vif_mode mode;         /* Not persisted: a restart is active. */
+    enum vif_mode mode;         /* Persisted: vif_store_set_mode(). */
+    bool made_for_migration;    /* A standby the migration created. */
     struct oor_vif_def def;
     char *netdev;               /* NULL while it is "-". */
     uint16_t zone;

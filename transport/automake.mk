@@ -11,6 +11,8 @@ transport_libtransport_la_SOURCES = \
 	transport/tcp-io.c \
 	transport/tcp-io.h \
 	transport/tcp-server.c \
-	transport/tcp-client.c
+	transport/tcp-client.c \
+	transport/wire-checksum.c \
+	transport/wire-checksum.h
 transport_libtransport_la_LIBADD = $(OVS_LIBOPENVSWITCH)
 EXTRA_DIST += transport/README.md

@@ -33,6 +33,7 @@
 #include "tcp-io.h"
 #include "timeval.h"
 #include "transport-wire.h"
+#include "wire-checksum.h"
 #include "util.h"
 
 VLOG_DEFINE_THIS_MODULE(transport_client);
@@ -72,6 +73,7 @@ struct read_frag {
     struct read_op *op;
     size_t pos;                 /* Where in op->buf. */
     uint32_t len;
+    bool have_data;             /* Its DATA is in; its DATA_SUM is next. */
 };
 
 struct client_ctl {
@@ -340,13 +342,25 @@ client_accept_header(struct transport_client *c)
             client_fail(c, EPROTO, "DATA for unknown request %"PRIu32, xid);
             return false;
         }
-        if (len != frag->len) {
+        if (len != frag->len || frag->have_data) {
             client_fail(c, EPROTO, "DATA length %"PRIu32" for a read of "
-                        "%"PRIu32" bytes", len, frag->len);
+                        "%"PRIu32" bytes%s", len, frag->len,
+                        frag->have_data ? ", a second time" : "");
             return false;
         }
         c->rx_frag = frag;
         c->rx.dst = frag->op->buf + frag->pos;
+    } else if (h->type == TW_DATA_SUM) {
+        struct read_frag *frag = client_find_frag(c, xid);
+
+        if (!frag || !frag->have_data || len != sizeof(struct tw_data_sum)) {
+            client_fail(c, EPROTO, "DATA_SUM for %s %"PRIu32,
+                        frag ? "a read without DATA" : "unknown request",
+                        xid);
+            return false;
+        }
+        c->rx_frag = frag;
+        c->rx.dst = (uint8_t *) c->small;
     } else {
         if (len > TW_MAX_REPLY_LEN) {
             client_fail(c, EPROTO, "message length %"PRIu32" exceeds the "
@@ -364,10 +378,26 @@ client_accept_header(struct transport_client *c)
 static void
 client_handle_data(struct transport_client *c)
 {
+    c->rx_frag->have_data = true;
+    c->rx_frag = NULL;
+}
+
+/* The read's bytes are in the caller's buffer: they count once their
+ * checksum agrees. */
+static void
+client_handle_data_sum(struct transport_client *c)
+{
     struct read_frag *frag = c->rx_frag;
     struct read_op *op = frag->op;
+    const struct tw_data_sum *sum = (const void *) c->small;
 
     c->rx_frag = NULL;
+    if (wire_checksum(op->buf + frag->pos, frag->len) != ntohl(sum->crc)) {
+        client_fail(c, EIO, "DATA of read %"PRIu32" (%"PRIu32" bytes) fails "
+                    "its checksum: corrupted on the way", frag->xid,
+                    frag->len);
+        return;
+    }
     hmap_remove(&c->inflight, &frag->node);
     op->done += frag->len;
     op->n_inflight--;
@@ -496,6 +526,9 @@ client_dispatch(struct transport_client *c, const struct tw_header *h)
     switch (h->type) {
     case TW_DATA:
         client_handle_data(c);
+        break;
+    case TW_DATA_SUM:
+        client_handle_data_sum(c);
         break;
     case TW_WELCOME:
         client_handle_welcome(c, len);

@@ -35,6 +35,7 @@
 #include "timeval.h"
 #include "transport-provider.h"
 #include "util.h"
+#include "wire-checksum.h"
 
 VLOG_DEFINE_THIS_MODULE(transport_tcp_server);
 
@@ -165,13 +166,25 @@ peer_lost(struct tcp_peer *p, int error)
 
 /* Sending. */
 
-/* Sends a DATA reply of 'len' bytes at 'data', in region memory.  Whatever
- * the stream does not take at once is copied into the queue, because the
- * region may move once we return to the poll loop. */
+static void
+peer_send_sum(struct tcp_peer *p, uint32_t xid, uint32_t crc)
+{
+    struct ofpbuf *b = txq_buf(&p->txq, TW_HEADER_LEN
+                                        + sizeof(struct tw_data_sum));
+    size_t old_size = b->size;
+
+    tw_put_data_sum(b, xid, crc);
+    txq_commit(&p->txq, b, old_size);
+}
+
+/* Sends a DATA reply of 'len' bytes at 'data', in region memory, and its
+ * DATA_SUM.  Whatever the stream does not take at once is copied into the
+ * queue, because the region may move once we return to the poll loop. */
 static void
 peer_send_data(struct tcp_peer *p, uint32_t xid, const uint8_t *data,
                uint32_t len)
 {
+    uint32_t crc = wire_checksum(data, len);
     struct ofpbuf *b;
     size_t old_size;
 
@@ -198,6 +211,7 @@ peer_send_data(struct tcp_peer *p, uint32_t xid, const uint8_t *data,
                        hdr.size - n, data + m, len - m);
         }
         ofpbuf_uninit(&hdr);
+        peer_send_sum(p, xid, crc);
         return;
     }
 
@@ -206,6 +220,7 @@ peer_send_data(struct tcp_peer *p, uint32_t xid, const uint8_t *data,
     tw_put_header(b, TW_DATA, xid, len);
     ofpbuf_put(b, data, len);
     txq_commit(&p->txq, b, old_size);
+    peer_send_sum(p, xid, crc);
 }
 
 /* Requests. */

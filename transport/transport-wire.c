@@ -28,6 +28,7 @@ tw_type_name(uint8_t type)
     case TW_DATA: return "DATA";
     case TW_CONTROL_REPLY: return "CONTROL_REPLY";
     case TW_ERROR: return "ERROR";
+    case TW_DATA_SUM: return "DATA_SUM";
     default: return NULL;
     }
 }
@@ -210,6 +211,15 @@ tw_put_control_reply(struct ofpbuf *b, uint32_t xid, uint16_t type,
     tw_put_header(b, TW_CONTROL_REPLY, xid, sizeof r + len);
     ofpbuf_put(b, &r, sizeof r);
     ofpbuf_put(b, detail, len);
+}
+
+void
+tw_put_data_sum(struct ofpbuf *b, uint32_t xid, uint32_t crc)
+{
+    struct tw_data_sum s = { .crc = htonl(crc), .pad = htonl(0) };
+
+    tw_put_header(b, TW_DATA_SUM, xid, sizeof s);
+    ofpbuf_put(b, &s, sizeof s);
 }
 
 void

@@ -45,6 +45,7 @@ enum tw_type {
     TW_CONTROL_REPLY = 0x84,    /* struct tw_control_reply, then the detail. */
     TW_ERROR = 0x85,            /* struct tw_error, then the text; the server
                                  * closes the connection after it. */
+    TW_DATA_SUM = 0x86,         /* struct tw_data_sum: follows each DATA. */
 };
 
 struct tw_read {
@@ -80,6 +81,14 @@ struct tw_dir_entry {
     char name[TRANSPORT_REGION_NAME_LEN + 1];  /* NUL-terminated, -padded. */
 };
 
+/* The CRC-32C (wire-checksum.h) of the DATA just before it, with the same
+ * xid: TCP's own checksum lets too much corruption through for state that
+ * must arrive exactly. */
+struct tw_data_sum {
+    ovs_be32 crc;
+    ovs_be32 pad;
+};
+
 struct tw_control_reply {
     ovs_be32 error;             /* 0 or an errno value. */
     ovs_be16 type;              /* The request's. */
@@ -113,6 +122,7 @@ BUILD_ASSERT_DECL(sizeof(struct tw_welcome) == 16);
 BUILD_ASSERT_DECL(sizeof(struct tw_dir_entry) == 88);
 BUILD_ASSERT_DECL(sizeof(struct tw_control_reply) == 16);
 BUILD_ASSERT_DECL(sizeof(struct tw_error) == 8);
+BUILD_ASSERT_DECL(sizeof(struct tw_data_sum) == 8);
 
 /* Bounds on payload lengths.  A client's messages are tiny; the server's
  * are small except DATA, which the client bounds by what it asked for. */
@@ -145,6 +155,7 @@ void tw_put_read(struct ofpbuf *, uint32_t xid, uint32_t region,
                  uint64_t offset, uint32_t length);
 void tw_put_hello(struct ofpbuf *, uint32_t xid,
                   const struct transport_token *);
+void tw_put_data_sum(struct ofpbuf *, uint32_t xid, uint32_t crc);
 
 char *tw_parse_welcome(const void *, size_t, uint32_t *lease_ms,
                        uint32_t *max_read, uint32_t *max_outstanding)
