@@ -29,8 +29,18 @@ static void
 cmd_export(struct unixctl_conn *conn, int argc OVS_UNUSED,
            const char *argv[], void *aux OVS_UNUSED)
 {
+    unsigned int lease_ms = 0;
     char *token;
-    char *error = migration_export(engine, argv[1], &token);
+
+    if (argc > 2) {
+        char *error = migration_lease_parse(argv[2], &lease_ms);
+        if (error) {
+            reply(conn, error);
+            return;
+        }
+    }
+
+    char *error = migration_export(engine, argv[1], lease_ms, &token);
 
     if (error) {
         reply(conn, error);
@@ -148,12 +158,14 @@ migration_appctl_register(struct migration_engine *e, struct datapath *dp_)
 {
     engine = e;
     dp = dp_;
-    unixctl_command_register("migrate/export", "IFACE_ID", 1, 1, cmd_export,
+    unixctl_command_register("migrate/export", "IFACE_ID [lease=MS]", 1, 2,
+                             cmd_export,
                              NULL);
     unixctl_command_register("migrate/start",
                              "IFACE_ID SOURCE_ENDPOINT token=TOKEN "
                              "[mode=precopy|stop-copy] [passes=N] "
-                             "[threshold=PAGES] [interval=MS]", 3, 7,
+                             "[threshold=PAGES] [interval=MS] [timeout=MS]",
+                             3, 8,
                              cmd_start, NULL);
     unixctl_command_register("migrate/status", "[IFACE_ID] [--json]", 0, 2,
                              cmd_status, NULL);

@@ -29,8 +29,6 @@
 
 VLOG_DEFINE_THIS_MODULE(migration);
 
-/* How long the destination waits for the source at each step. */
-#define MIGRATION_TIMEOUT_MS 10000
 
 /* The name of the one region a VIF exports. */
 #define REGION_NAME "vif"
@@ -228,6 +226,14 @@ fence(struct migration *m, struct transport_ctl_reply *reply)
         reply->detail = xasprintf("no VIF %s", m->iface_id);
         return;
     }
+    if (m->phase != PHASE_EXPORTING) {
+        /* One destination fences, once: a second one that holds the token
+         * must not pull a copy to activate too. */
+        reply->error = EBUSY;
+        reply->detail = xasprintf("VIF %s is %s already", m->iface_id,
+                                  m->phase);
+        return;
+    }
     set_mode(m, vif, VIF_FENCED);
     state_region_seal(vif->region, time_msec());
     m->final_generation = state_region_header(vif->region)->generation;
@@ -319,7 +325,7 @@ static const struct transport_owner source_owner = {
 
 char *
 migration_export(struct migration_engine *e, const char *iface_id,
-                 char **tokenp)
+                 unsigned int lease_ms, char **tokenp)
 {
     struct vif *vif = vif_store_find(e->vifs, iface_id);
     char *error;
@@ -357,6 +363,9 @@ migration_export(struct migration_engine *e, const char *iface_id,
         end_export(m, PHASE_FAILED);
         m->error = xstrdup(error);
         return error;
+    }
+    if (lease_ms) {
+        transport_export_set_lease(m->export, lease_ms);
     }
     m->phase = PHASE_EXPORTING;
 
@@ -518,8 +527,19 @@ migration_options_parse(struct migration_options *o, const char *arg)
         return parse_uint("threshold", value, 0, 1u << 24, &o->threshold);
     } else if (klen == 8 && !strncmp(arg, "interval", 8)) {
         return parse_uint("interval", value, 1, 60000, &o->interval_ms);
+    } else if (klen == 7 && !strncmp(arg, "timeout", 7)) {
+        return parse_uint("timeout", value, 100, 600000, &o->timeout_ms);
     }
     return xasprintf("unknown argument \"%s\"", arg);
+}
+
+char *
+migration_lease_parse(const char *arg, unsigned int *lease_ms)
+{
+    if (strncmp(arg, "lease=", 6)) {
+        return xasprintf("unknown argument \"%s\"", arg);
+    }
+    return parse_uint("lease", arg + 6, 100, 3600000, lease_ms);
 }
 
 char *
@@ -535,18 +555,17 @@ migration_start(struct migration_engine *e, const char *iface_id,
     if (error) {
         return error;
     }
+    struct migration *m = find_migration(e, iface_id);
+    if (m && is_live(m)) {
+        return xasprintf("VIF %s is already migrating (phase %s)", iface_id,
+                         m->phase);
+    }
     if (vif && state_region_n_used(vif->region)) {
         return xasprintf("VIF %s holds state here; a migration needs an "
                          "empty one", iface_id);
     }
     if (vif && vif->mode != VIF_ACTIVE) {
-        return xasprintf("VIF %s is already migrating", iface_id);
-    }
-
-    struct migration *m = find_migration(e, iface_id);
-    if (m && is_live(m)) {
-        return xasprintf("VIF %s is already migrating (phase %s)", iface_id,
-                         m->phase);
+        return xasprintf("VIF %s is not active here", iface_id);
     }
 
     struct transport_client *client;
@@ -559,7 +578,7 @@ migration_start(struct migration_engine *e, const char *iface_id,
     m->endpoint = xstrdup(endpoint);
     m->options = *options;
     m->phase = options->precopy ? PHASE_PRECOPY : PHASE_PREPARE;
-    m->deadline = time_msec() + MIGRATION_TIMEOUT_MS;
+    m->deadline = time_msec() + m->options.timeout_ms;
     return NULL;
 }
 
@@ -578,7 +597,7 @@ enum {
 static void
 progress(struct migration *m)
 {
-    m->deadline = time_msec() + MIGRATION_TIMEOUT_MS;
+    m->deadline = time_msec() + m->options.timeout_ms;
 }
 
 static char *
@@ -851,7 +870,7 @@ activate(struct migration *m)
                                      .arg = m->generation };
     struct transport_ctl_reply reply;
     char *error = transport_client_control_block(m->client, &confirm,
-                                                 MIGRATION_TIMEOUT_MS,
+                                                 m->options.timeout_ms,
                                                  &reply);
     if (error || reply.error) {
         /* Activated all the same: the source keeps a fenced copy until it
@@ -989,8 +1008,8 @@ run_destination__(struct migration *m)
         }
     }
     if (time_msec() >= m->deadline) {
-        return xasprintf("%s: no progress for %d ms", m->endpoint,
-                         MIGRATION_TIMEOUT_MS);
+        return xasprintf("%s: no progress for %u ms", m->endpoint,
+                         m->options.timeout_ms);
     }
     return NULL;
 }

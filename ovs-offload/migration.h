@@ -39,7 +39,9 @@ void migration_engine_run(struct migration_engine *);
 void migration_engine_wait(struct migration_engine *);
 
 /* Source. */
+/* 'lease_ms' 0 is the transport's default lease. */
 char *migration_export(struct migration_engine *, const char *iface_id,
+                       unsigned int lease_ms,
                        char **tokenp) OVS_WARN_UNUSED_RESULT;
 
 /* Destination.
@@ -57,15 +59,20 @@ struct migration_options {
     unsigned int max_passes;        /* >= 1. */
     unsigned int threshold;         /* Pages. */
     unsigned int interval_ms;       /* >= 1. */
+    unsigned int timeout_ms;        /* Fail after so long without progress. */
 };
 #define MIGRATION_OPTIONS_DEFAULT                                       \
     { .precopy = true, .max_passes = 30, .threshold = 16,               \
-      .interval_ms = 100 }
+      .interval_ms = 100, .timeout_ms = 10000 }
 
 /* Parses one "KEY=VALUE" migrate/start argument (mode=precopy|stop-copy,
- * passes=N, threshold=PAGES, interval=MS) into 'options'; returns NULL, or
+ * passes=N, threshold=PAGES, interval=MS, timeout=MS) into 'options';
+ * returns NULL, or
  * an error naming the bad argument. */
 char *migration_options_parse(struct migration_options *, const char *arg)
+    OVS_WARN_UNUSED_RESULT;
+/* Parses migrate/export's "lease=MS". */
+char *migration_lease_parse(const char *arg, unsigned int *lease_ms)
     OVS_WARN_UNUSED_RESULT;
 
 char *migration_start(struct migration_engine *, const char *iface_id,

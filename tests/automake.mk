@@ -88,3 +88,7 @@ tests_ovstest_offload_LDADD += transport/libtransport.la
 
 # Migration between two providers.
 TESTSUITE_AT += tests/system-migration.at
+
+# Migration under faults; wire-proxy.py damages and holds back the wire.
+TESTSUITE_AT += tests/system-migration-faults.at
+EXTRA_DIST += tests/wire-proxy.py

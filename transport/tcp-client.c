@@ -252,7 +252,7 @@ client_issue_reads(struct transport_client *c)
            && !ovs_list_is_empty(&c->waiting)) {
         struct read_op *op = CONTAINER_OF(ovs_list_front(&c->waiting),
                                           struct read_op, node);
-        struct read_frag *frag = xmalloc(sizeof *frag);
+        struct read_frag *frag = xzalloc(sizeof *frag);
         size_t old_size;
         struct ofpbuf *b = client_buf(c, &old_size);
 
