@@ -67,6 +67,7 @@ TESTSUITE_AT += \
 	tests/system-macros.at \
 	tests/system-port.at
 tests_ovstest_offload_SOURCES += tests/test-port.c
+tests_ovstest_offload_SOURCES += tests/test-churn.c
 
 # FDB, neighbours, routes and port security.
 TESTSUITE_AT += tests/l2l3.at
