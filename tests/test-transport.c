@@ -48,6 +48,7 @@
 #include "timeval.h"
 #include "transport.h"
 #include "transport-wire.h"
+#include "wire-checksum.h"
 #include "unixctl.h"
 #include "util.h"
 
@@ -1417,6 +1418,31 @@ client_data_length(struct fake *f)
     fake_send(f);
 }
 
+/* A DATA whose DATA_SUM does not match it: a byte changed on the way. */
+static void
+client_data_sum(struct fake *f)
+{
+    uint32_t xid = fake_up_and_read(f);
+    uint8_t bytes[4096];
+
+    memset(bytes, 0xa5, sizeof bytes);
+    tw_put_header(&f->out, TW_DATA, xid, sizeof bytes);
+    ofpbuf_put(&f->out, bytes, sizeof bytes);
+    bytes[100] ^= 1;
+    tw_put_data_sum(&f->out, xid, wire_checksum(bytes, sizeof bytes));
+    fake_send(f);
+}
+
+/* A DATA_SUM with no DATA before it. */
+static void
+client_data_sum_alone(struct fake *f)
+{
+    uint32_t xid = fake_up_and_read(f);
+
+    tw_put_data_sum(&f->out, xid, 0);
+    fake_send(f);
+}
+
 /* The first of two wire reads arrives whole, the second half: the read
  * completes with the session's error. */
 static void
@@ -1427,8 +1453,11 @@ client_data_cut(struct fake *f)
     uint32_t xid1 = fake_up_and_read(f);
     uint32_t xid2 = fake_recv_msg(f, &type);
 
-    tw_put_header(&f->out, TW_DATA, xid1, 4096);
-    ofpbuf_put_zeros(&f->out, 4096);
+    static const uint8_t zeros[4096];
+
+    tw_put_header(&f->out, TW_DATA, xid1, sizeof zeros);
+    ofpbuf_put(&f->out, zeros, sizeof zeros);
+    tw_put_data_sum(&f->out, xid1, wire_checksum(zeros, sizeof zeros));
     tw_put_header(&f->out, TW_DATA, xid2, 4096);
     ofpbuf_put_zeros(&f->out, 100);
     fake_send(f);
@@ -1511,6 +1540,8 @@ test_client(struct ovs_cmdl_context *ctx)
         {"directory", client_directory, false},
         {"data-unknown", client_data_unknown, false},
         {"data-length", client_data_length, false},
+        {"data-sum", client_data_sum, false},
+        {"data-sum-alone", client_data_sum_alone, false},
         {"data-cut", client_data_cut, false},
         {"control-unknown", client_control_unknown, false},
         {"timeout", client_timeout, true},
