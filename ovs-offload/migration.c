@@ -61,8 +61,9 @@ struct migration {
     const char *phase;              /* A fixed word (see migrate/status). */
     char *error;
     long long started;
-    long long triggered;            /* Destination: the switch-over began. */
-    long long activated;
+    long long triggered;            /* Destination: the switch-over began, */
+    long long activated;            /* and ended; these and 'started' are in
+                                     * microseconds. */
 
     /* Source. */
     struct transport_export *export;
@@ -182,7 +183,7 @@ new_migration(struct migration_engine *e, const char *iface_id, bool source)
     m->engine = e;
     m->iface_id = xstrdup(iface_id);
     m->source = source;
-    m->started = time_msec();
+    m->started = time_usec();
     hmap_insert(&e->migrations, &m->node, hash_string(iface_id, 0));
     return m;
 }
@@ -772,7 +773,7 @@ end_pass(struct migration *m)
         && ((m->passes > 1 && stats.pages <= m->options.threshold)
             || m->passes >= m->options.max_passes)) {
         m->converged = true;
-        m->converged_at = now;
+        m->converged_at = time_usec();
         VLOG_INFO("VIF %s: pre-copy converged after %u passes (last delta "
                   "%"PRIu32" pages)", m->iface_id, m->passes, stats.pages);
     }
@@ -823,7 +824,7 @@ send_fence(struct migration *m)
     m->trigger_pending = false;
     m->fence_sent = true;
     m->phase = PHASE_SWITCHOVER;
-    m->triggered = time_msec();
+    m->triggered = time_usec();
     progress(m);
     return transport_client_control(m->client, &fence_ctl, &m->fence_id);
 }
@@ -863,7 +864,7 @@ activate(struct migration *m)
     set_mode(m, vif, VIF_ACTIVE);
     m->standby = false;
     datapath_release(e->dp, vif);
-    m->activated = time_msec();
+    m->activated = time_usec();
     m->phase = PHASE_DONE;
 
     struct transport_ctl confirm = { .type = TRANSPORT_CTL_CONFIRM,
@@ -885,7 +886,8 @@ activate(struct migration *m)
     stop_passes(m);
     VLOG_INFO("VIF %s: activated: %"PRIu64" conntrack entries, %"PRIu64
               " bytes in %u passes, blackout %lld ms", m->iface_id,
-              m->entries, m->bytes, m->passes, m->activated - m->triggered);
+              m->entries, m->bytes, m->passes,
+              (m->activated - m->triggered) / 1000);
 }
 
 static void
@@ -1100,17 +1102,17 @@ migration_engine_destroy(struct migration_engine *e)
 
 /* The figures of 'm' that both formats show, as name-value pairs. */
 struct migration_figures {
-    long long blackout_ms;      /* Trigger to activation. */
-    long long duration_ms;      /* Start of the pull to activation. */
-    long long precopy_ms;       /* Start to convergence. */
+    long long blackout_us;      /* Trigger to activation. */
+    long long duration_us;      /* Start of the pull to activation. */
+    long long precopy_us;       /* Start to convergence. */
 };
 
 static void
 get_figures(const struct migration *m, struct migration_figures *f)
 {
-    f->blackout_ms = m->activated ? m->activated - m->triggered : 0;
-    f->duration_ms = m->activated ? m->activated - m->started : 0;
-    f->precopy_ms = m->converged ? m->converged_at - m->started : 0;
+    f->blackout_us = m->activated ? m->activated - m->triggered : 0;
+    f->duration_us = m->activated ? m->activated - m->started : 0;
+    f->precopy_us = m->converged ? m->converged_at - m->started : 0;
 }
 
 static const char *
@@ -1141,10 +1143,11 @@ format_one(const struct migration *m, const struct datapath_hold_stats *hs,
                       m->converged ? "yes" : "no", m->last_delta, m->bytes);
     }
     if (!m->source && m->activated) {
-        ds_put_format(s, "  entries=%"PRIu64" blackout_ms=%lld "
-                      "duration_ms=%lld rate=%.1f MB/s generation=%"PRIu64
-                      "\n", m->entries, f.blackout_ms, f.duration_ms,
-                      f.duration_ms ? m->bytes / 1000.0 / f.duration_ms : 0.0,
+        ds_put_format(s, "  entries=%"PRIu64" blackout_ms=%.3f "
+                      "duration_ms=%.3f rate=%.1f MB/s generation=%"PRIu64
+                      "\n", m->entries, f.blackout_us / 1000.0,
+                      f.duration_us / 1000.0,
+                      f.duration_us ? (double) m->bytes / f.duration_us : 0.0,
                       m->generation);
     } else if (m->source && m->final_generation) {
         ds_put_format(s, "  final_generation=%"PRIu64"\n",
@@ -1178,9 +1181,9 @@ json_one(const struct migration *m, const struct datapath_hold_stats *hs)
     json_object_put(j, "converged", json_boolean_create(m->converged));
     json_object_put(j, "last_delta_pages",
                     json_integer_create(m->last_delta));
-    json_object_put(j, "blackout_ms", json_integer_create(f.blackout_ms));
-    json_object_put(j, "duration_ms", json_integer_create(f.duration_ms));
-    json_object_put(j, "precopy_ms", json_integer_create(f.precopy_ms));
+    json_object_put(j, "blackout_us", json_integer_create(f.blackout_us));
+    json_object_put(j, "duration_us", json_integer_create(f.duration_us));
+    json_object_put(j, "precopy_us", json_integer_create(f.precopy_us));
     json_object_put(j, "held", json_integer_create(hs->held));
     json_object_put(j, "released", json_integer_create(hs->released));
     json_object_put(j, "dropped", json_integer_create(hs->dropped));

@@ -243,6 +243,15 @@ cmd_replay(struct unixctl_conn *conn, int argc, const char *argv[],
     if (!vif) {
         return;
     }
+    if (vif->mode != VIF_ACTIVE) {
+        /* A fenced VIF's state must stay as the destination pulls it, and a
+         * standby's is the source's. */
+        reply_error(conn, xasprintf("VIF %s is %s here; replay needs an "
+                                    "active VIF", argv[1],
+                                    (vif->mode == VIF_STANDBY
+                                     ? "a standby" : "fenced")));
+        return;
+    }
 
     struct dp_packet **pkts = NULL;
     size_t n = 0;

@@ -144,8 +144,10 @@ appA offload/dump-conntrack vm | sed 's/,protoinfo=.*//'
 token=$(appA migrate/export vm)
 echo "A exports vm: token $token"
 appB migrate/start vm tcp:10.99.0.1:7777 token=$token
-echo "B: migrate/start; the VIF waits on B as a standby"
-sleep 0.3
+echo "B: migrate/start (pre-copy); the VIF waits on B as a standby, kept in step"
+wait_for() { for i in $(seq 150); do eval "$1" && return 0; sleep 0.1; done; return 1; }
+wait_for 'appB migrate/status vm | grep -q converged=yes' || true
+appB migrate/status vm | sed -n 3p
 echo "the VM's link moves from A to B, as a live migration moves its NIC"
 ip -n $ns-pa link set p1 netns $ns-pb
 ip -n $ns-pb link set p1 up
@@ -155,7 +157,6 @@ for i in $(seq 50); do
     appB migrate/status vm | grep -q 'phase=done' && break
     sleep 0.1
 done
-wait_for() { for i in $(seq 150); do eval "$1" && return 0; sleep 0.1; done; return 1; }
 wait_for 'appA migrate/status vm 2>/dev/null | grep -q phase=released' || true
 echo
 appB migrate/status vm
@@ -170,7 +171,8 @@ import json, sys
 m = json.load(sys.stdin)[0]
 print("entries moved:  %d" % m["entries"])
 print("bytes moved:    %d" % m["bytes"])
-print("blackout:       %d ms" % m["blackout_ms"])
+print("pre-copy:       %d passes before the switch-over" % m["passes"])
+print("blackout:       %.3f ms" % (m["blackout_us"] / 1000.0))
 print("frames held:    %d, released in order: %d" % (m["held"], m["released"]))'
 udp=$(grep -c '^udp' "$work/udp.out" || true)
 echo "UDP datagrams that arrived: $udp of 8"
