@@ -230,15 +230,31 @@ next_entry(const struct ct_table *t, uint32_t *slot)
     for ((SLOT) = UINT32_MAX; next_entry(TABLE, &(SLOT)); )
 
 static void
+index_hashes(const struct ct_table *t, const struct ct_entry *e,
+             uint32_t hashes[2])
+{
+    for (int dir = 0; dir < 2; dir++) {
+        hashes[dir] = ct_tuple_hash(entry_tuple(e, dir),
+                                    t->engine->hash_basis);
+    }
+}
+
+static void
+index_insert_hashed(struct ct_table *t, uint32_t slot,
+                    const uint32_t hashes[2])
+{
+    for (int dir = 0; dir < 2; dir++) {
+        hmap_insert(&t->index, &t->nodes[slot].node[dir], hashes[dir]);
+    }
+}
+
+static void
 index_insert(struct ct_table *t, uint32_t slot)
 {
-    const struct ct_entry *e = entry_at(t, slot);
+    uint32_t hashes[2];
 
-    for (int dir = 0; dir < 2; dir++) {
-        hmap_insert(&t->index, &t->nodes[slot].node[dir],
-                    ct_tuple_hash(entry_tuple(e, dir),
-                                  t->engine->hash_basis));
-    }
+    index_hashes(t, entry_at(t, slot), hashes);
+    index_insert_hashed(t, slot, hashes);
 }
 
 static void
@@ -270,11 +286,23 @@ index_rebuild(struct ct_table *t)
 
 /* Finds the entry with 'key' as its orig or reply tuple; sets '*dir' to
  * which. */
+static bool index_lookup_hashed(const struct ct_table *,
+                                 const struct ct_tuple *, uint32_t hash,
+                                 uint32_t *slotp, int *dirp);
+
 static bool
 index_lookup(const struct ct_table *t, const struct ct_tuple *key,
              uint32_t *slotp, int *dirp)
 {
-    uint32_t hash = ct_tuple_hash(key, t->engine->hash_basis);
+    return index_lookup_hashed(t, key,
+                               ct_tuple_hash(key, t->engine->hash_basis),
+                               slotp, dirp);
+}
+
+static bool
+index_lookup_hashed(const struct ct_table *t, const struct ct_tuple *key,
+                    uint32_t hash, uint32_t *slotp, int *dirp)
+{
     struct hmap_node *node;
 
     for (node = hmap_first_with_hash(&t->index, hash); node;
@@ -399,12 +427,15 @@ int
 ct_table_put(struct ct_table *t, uint32_t slot, const struct ct_entry *entry,
              long long clock_offset, char **errorp)
 {
+    uint32_t hashes[2];
     uint32_t other;
     int dir;
 
     *errorp = NULL;
+    index_hashes(t, entry, hashes);
     for (int d = 0; d < 2; d++) {
-        if (index_lookup(t, entry_tuple(entry, d), &other, &dir)) {
+        if (index_lookup_hashed(t, entry_tuple(entry, d), hashes[d], &other,
+                                &dir)) {
             return EEXIST;
         }
     }
@@ -420,11 +451,36 @@ ct_table_put(struct ct_table *t, uint32_t slot, const struct ct_entry *entry,
     if (slot >= t->n_nodes) {
         index_rebuild(t);       /* The region grew. */
     } else {
-        index_insert(t, slot);
+        index_insert_hashed(t, slot, hashes);
         t->count++;
     }
     t->engine->n_entries++;
     return 0;
+}
+
+void
+ct_table_prefetch(const struct ct_table *t, const struct ct_entry *e)
+{
+    uint32_t hashes[2];
+
+    index_hashes(t, e, hashes);
+    for (int dir = 0; dir < 2; dir++) {
+        OVS_PREFETCH(&t->index.buckets[hashes[dir] & t->index.mask]);
+    }
+}
+
+char *
+ct_table_reserve(struct ct_table *t, uint32_t n_slots)
+{
+    char *error = state_region_reserve(t->region, n_slots);
+
+    if (!error && state_region_n_slots(t->region) > t->n_nodes) {
+        index_rebuild(t);
+    }
+    if (!error) {
+        hmap_reserve(&t->index, 2 * (size_t) n_slots);
+    }
+    return error;
 }
 
 void

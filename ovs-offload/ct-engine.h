@@ -153,6 +153,14 @@ struct ct_exec_result ct_table_execute(struct ct_table *, struct dp_packet *,
 int ct_table_put(struct ct_table *, uint32_t slot, const struct ct_entry *,
                  long long clock_offset, char **errorp);
 void ct_table_del_slot(struct ct_table *, uint32_t slot);
+/* Starts loading the index buckets that ct_table_put() of 'entry' will
+ * look at: a replica prefetches a page's entries before it puts them, so
+ * that the cache misses overlap. */
+void ct_table_prefetch(const struct ct_table *, const struct ct_entry *);
+/* Makes room, in the region and the index, for 'n_slots' slots at once: a
+ * replica learns the size of the region it copies before its entries. */
+char *ct_table_reserve(struct ct_table *, uint32_t n_slots)
+    OVS_WARN_UNUSED_RESULT;
 
 /* Checks that no two conntrack entries of the region image 'image' (already
  * checked by state_region_check()) share a tuple, original or reply: two

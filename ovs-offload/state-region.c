@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "bitmap.h"
-#include "crc32c.h"
+#include "crc32c-hw.h"
 #include "openvswitch/vlog.h"
 #include "ovs-atomic.h"
 #include "socket-util.h"
@@ -86,14 +86,6 @@ struct state_region {
 };
 
 static uint32_t
-crc32c_le(const void *data, size_t n)
-{
-    /* crc32c() returns the CRC-32C in the byte order its bytes are stored
-     * in, which on a little-endian host is the plain number. */
-    return (OVS_FORCE uint32_t) crc32c(data, n);
-}
-
-static uint32_t
 header_crc(const struct oor_header *h)
 {
     struct oor_header tmp;
@@ -102,7 +94,7 @@ header_crc(const struct oor_header *h)
     tmp.header_crc = 0;
     tmp.generation = 0;
     tmp.clock_ms = 0;
-    return crc32c_le(&tmp, sizeof tmp);
+    return crc32c_hw(&tmp, sizeof tmp);
 }
 
 /* A slot's checksum: crc32c over the whole slot with 'crc' as zero. */
@@ -113,7 +105,7 @@ slot_crc(const struct oor_slot_hdr *sh)
 
     memcpy(buf, sh, sizeof buf);
     memset(buf, 0, sizeof sh->crc);
-    return crc32c_le(buf, sizeof buf);
+    return crc32c_hw(buf, sizeof buf);
 }
 
 /* Generation pages for a region of 'n_slot_pages': room for two more
@@ -613,7 +605,7 @@ state_image_check(const void *image, size_t len,
     if (t.pad) {
         return xstrdup("trailer padding not zero");
     }
-    if (t.crc != crc32c_le(image, region_len)) {
+    if (t.crc != crc32c_hw(image, region_len)) {
         return xstrdup("image checksum mismatch");
     }
     return check_region__(image, region_len, check, NULL);
@@ -1201,17 +1193,20 @@ exit:
     return error;
 }
 
+/* Grows the region to at least 'min_s' slot pages, and at least twice its
+ * size, in one step. */
 static char *
-region_grow(struct state_region *r)
+region_grow_to(struct state_region *r, uint32_t min_s)
 {
     uint32_t old_s = r->hdr->n_slot_pages;
 
-    if (old_s >= OOR_MAX_SLOT_PAGES) {
+    if (old_s >= OOR_MAX_SLOT_PAGES || min_s > OOR_MAX_SLOT_PAGES) {
         return xasprintf("%s: state region full: %"PRIu32" slots, the "
                          "maximum", r->path, r->n_slots);
     }
 
-    uint32_t new_s = MIN((uint64_t) old_s * 2, OOR_MAX_SLOT_PAGES);
+    uint32_t new_s = MIN(MAX((uint64_t) old_s * 2, min_s),
+                         OOR_MAX_SLOT_PAGES);
     bool in_place = ((uint64_t) r->hdr->n_gen_pages * OOR_GENS_PER_PAGE
                      >= (uint64_t) 1 + new_s);
     char *error = (in_place ? grow_in_place(r, new_s) : relayout(r, new_s));
@@ -1289,7 +1284,7 @@ state_region_alloc(struct state_region *r, uint16_t type, uint32_t *slotp)
     ovs_assert(type != OOR_SLOT_FREE && type < OOR_N_SLOT_TYPES);
     if (!pop_free(r, &slot)) {
         if (r->hwm >= r->n_slots) {
-            char *error = region_grow(r);
+            char *error = region_grow_to(r, 0);
             if (error) {
                 *slotp = UINT32_MAX;
                 return error;
@@ -1311,8 +1306,8 @@ state_region_put(struct state_region *r, uint32_t slot, uint16_t type,
         return xasprintf("%s: slot %"PRIu32" is beyond the largest region",
                          r->path, slot);
     }
-    while (slot >= r->n_slots) {
-        char *error = region_grow(r);
+    if (slot >= r->n_slots) {
+        char *error = region_grow_to(r, slot / OOR_SLOTS_PER_PAGE + 1);
         if (error) {
             return error;
         }
@@ -1328,6 +1323,13 @@ state_region_put(struct state_region *r, uint32_t slot, uint16_t type,
     take_slot(r, slot, type);
     memcpy(slot_hdr(r, slot) + 1, payload, slot_payload_len[type]);
     return NULL;
+}
+
+char *
+state_region_reserve(struct state_region *r, uint32_t n_slots)
+{
+    return (n_slots <= r->n_slots ? NULL
+            : region_grow_to(r, DIV_ROUND_UP(n_slots, OOR_SLOTS_PER_PAGE)));
 }
 
 void
@@ -1471,7 +1473,7 @@ state_region_export(struct state_region *r, const char *file,
     memset(&t, 0, sizeof t);
     t.magic = OOR_TRAILER_MAGIC;
     t.image_len = r->size;
-    t.crc = crc32c_le(r->base, r->size);
+    t.crc = crc32c_hw(r->base, r->size);
 
     tmp = temp_name(file);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

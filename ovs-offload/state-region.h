@@ -106,6 +106,9 @@ char *state_region_alloc(struct state_region *, uint16_t type, uint32_t *slot)
     OVS_WARN_UNUSED_RESULT;
 char *state_region_put(struct state_region *, uint32_t slot, uint16_t type,
                        const void *payload) OVS_WARN_UNUSED_RESULT;
+/* Grows the region, in one step, to hold at least 'n_slots' slots. */
+char *state_region_reserve(struct state_region *, uint32_t n_slots)
+    OVS_WARN_UNUSED_RESULT;
 void state_region_free(struct state_region *, uint32_t slot);
 const struct oor_slot_hdr *state_region_slot(const struct state_region *,
                                              uint32_t slot);

@@ -126,6 +126,10 @@ vif_replica_begin_pass(struct vif_replica *r, const struct oor_header *h,
                (n_slots - r->n_versions) * sizeof *r->versions);
         r->n_versions = n_slots;
     }
+    error = ct_table_reserve(r->vif->ct, n_slots);
+    if (error) {
+        return error;
+    }
     r->next_page = 1;
     r->n_deferred = 0;
     memset(&r->stats, 0, sizeof r->stats);
@@ -256,6 +260,14 @@ apply_page(struct vif_replica *r, uint32_t p, const uint8_t *page)
 {
     bool torn_page = false;
     bool clash = false;
+
+    for (uint32_t i = 0; i < OOR_SLOTS_PER_PAGE; i++) {
+        const struct oor_slot_hdr *sh = (const void *) (page
+                                                        + i * OOR_SLOT_SIZE);
+        if (sh->type == OOR_SLOT_CT && sh->len == OOR_SLOT_CT_LEN) {
+            ct_table_prefetch(r->vif->ct, (const void *) (sh + 1));
+        }
+    }
 
     for (uint32_t i = 0; i < OOR_SLOTS_PER_PAGE; i++) {
         const struct oor_slot_hdr *sh = (const void *) (page

@@ -48,7 +48,7 @@
 #include "timeval.h"
 #include "transport.h"
 #include "transport-wire.h"
-#include "wire-checksum.h"
+#include "crc32c-hw.h"
 #include "unixctl.h"
 #include "util.h"
 
@@ -1429,7 +1429,7 @@ client_data_sum(struct fake *f)
     tw_put_header(&f->out, TW_DATA, xid, sizeof bytes);
     ofpbuf_put(&f->out, bytes, sizeof bytes);
     bytes[100] ^= 1;
-    tw_put_data_sum(&f->out, xid, wire_checksum(bytes, sizeof bytes));
+    tw_put_data_sum(&f->out, xid, crc32c_hw(bytes, sizeof bytes));
     fake_send(f);
 }
 
@@ -1457,7 +1457,7 @@ client_data_cut(struct fake *f)
 
     tw_put_header(&f->out, TW_DATA, xid1, sizeof zeros);
     ofpbuf_put(&f->out, zeros, sizeof zeros);
-    tw_put_data_sum(&f->out, xid1, wire_checksum(zeros, sizeof zeros));
+    tw_put_data_sum(&f->out, xid1, crc32c_hw(zeros, sizeof zeros));
     tw_put_header(&f->out, TW_DATA, xid2, 4096);
     ofpbuf_put_zeros(&f->out, 100);
     fake_send(f);

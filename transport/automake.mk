@@ -12,7 +12,7 @@ transport_libtransport_la_SOURCES = \
 	transport/tcp-io.h \
 	transport/tcp-server.c \
 	transport/tcp-client.c \
-	transport/wire-checksum.c \
-	transport/wire-checksum.h
+	transport/crc32c-hw.c \
+	transport/crc32c-hw.h
 transport_libtransport_la_LIBADD = $(OVS_LIBOPENVSWITCH)
 EXTRA_DIST += transport/README.md

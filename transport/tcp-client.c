@@ -33,7 +33,7 @@
 #include "tcp-io.h"
 #include "timeval.h"
 #include "transport-wire.h"
-#include "wire-checksum.h"
+#include "crc32c-hw.h"
 #include "util.h"
 
 VLOG_DEFINE_THIS_MODULE(transport_client);
@@ -392,7 +392,7 @@ client_handle_data_sum(struct transport_client *c)
     const struct tw_data_sum *sum = (const void *) c->small;
 
     c->rx_frag = NULL;
-    if (wire_checksum(op->buf + frag->pos, frag->len) != ntohl(sum->crc)) {
+    if (crc32c_hw(op->buf + frag->pos, frag->len) != ntohl(sum->crc)) {
         client_fail(c, EIO, "DATA of read %"PRIu32" (%"PRIu32" bytes) fails "
                     "its checksum: corrupted on the way", frag->xid,
                     frag->len);

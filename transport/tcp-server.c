@@ -35,7 +35,7 @@
 #include "timeval.h"
 #include "transport-provider.h"
 #include "util.h"
-#include "wire-checksum.h"
+#include "crc32c-hw.h"
 
 VLOG_DEFINE_THIS_MODULE(transport_tcp_server);
 
@@ -184,7 +184,7 @@ static void
 peer_send_data(struct tcp_peer *p, uint32_t xid, const uint8_t *data,
                uint32_t len)
 {
-    uint32_t crc = wire_checksum(data, len);
+    uint32_t crc = crc32c_hw(data, len);
     struct ofpbuf *b;
     size_t old_size;
 

@@ -81,7 +81,7 @@ struct tw_dir_entry {
     char name[TRANSPORT_REGION_NAME_LEN + 1];  /* NUL-terminated, -padded. */
 };
 
-/* The CRC-32C (wire-checksum.h) of the DATA just before it, with the same
+/* The CRC-32C (crc32c-hw.h) of the DATA just before it, with the same
  * xid: TCP's own checksum lets too much corruption through for state that
  * must arrive exactly. */
 struct tw_data_sum {

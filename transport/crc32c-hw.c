@@ -3,7 +3,7 @@
  * OVS's table-driven crc32c().
  */
 #include <config.h>
-#include "wire-checksum.h"
+#include "crc32c-hw.h"
 
 #include <string.h>
 #include "crc32c.h"
@@ -42,7 +42,7 @@ have_sse42(void)
 #endif
 
 uint32_t
-wire_checksum(const void *p, size_t n)
+crc32c_hw(const void *p, size_t n)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (have_sse42()) {
