@@ -770,7 +770,7 @@ end_pass(struct migration *m)
         return NULL;
     }
     if (!m->converged
-        && ((m->passes > 1 && stats.pages <= m->options.threshold)
+        && ((m->passes > 1 && stats.pages < m->options.threshold)
             || m->passes >= m->options.max_passes)) {
         m->converged = true;
         m->converged_at = time_usec();

@@ -48,12 +48,12 @@ char *migration_export(struct migration_engine *, const char *iface_id,
  *
  * Pre-copy (the default) pulls the whole region at once and then, pass after
  * pass, the pages that changed, into a standby that is built as entries
- * arrive.  It has converged when a pass (after the first) changed at most
- * 'threshold' pages, or after 'max_passes'; from then on it keeps the
- * standby in step with a pass every 'interval_ms'.  Stop-copy pulls nothing
- * until the switch-over.  Either way the switch-over (a frame from the VM, or
- * migration_activate()) fences the source and pulls the last delta, holding
- * the VM's frames meanwhile, however far pre-copy has got. */
+ * arrive.  It has converged when a pass (after the first) changed fewer than
+ * 'threshold' pages (0: never), or after 'max_passes'; from then on it keeps
+ * the standby in step with a pass every 'interval_ms'.  Stop-copy pulls
+ * nothing until the switch-over.  Either way the switch-over (a frame from
+ * the VM, or migration_activate()) fences the source and pulls the last
+ * delta, holding the VM's frames meanwhile, however far pre-copy has got. */
 struct migration_options {
     bool precopy;
     unsigned int max_passes;        /* >= 1. */
