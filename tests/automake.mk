@@ -96,3 +96,6 @@ EXTRA_DIST += tests/wire-proxy.py
 
 # Migration over ssl: and pssl:.
 TESTSUITE_AT += tests/system-migration-ssl.at
+
+# State images of many established connections, for tests/perf/migrate-bulk.
+tests_ovstest_offload_SOURCES += tests/test-image-fill.c
