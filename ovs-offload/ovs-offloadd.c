@@ -1,12 +1,19 @@
 /*
  * ovs-offloadd: the offload provider.  It keeps each VIF's offloaded state in
  * a state region under --state-dir and answers ovs-appctl.
+ *
+ * Migrations travel over OVS streams: --listen=ptcp:/pssl: on the source,
+ * "migrate/start IFACE tcp:/ssl:..." on the destination.  The standard OVS
+ * SSL options (--private-key, --certificate, --ca-cert) configure both the
+ * pssl: listeners and the ssl: client connections; each side then refuses a
+ * peer whose certificate its CA did not sign.
  */
 #include <config.h>
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include "command-line.h"
 #include "ct-engine.h"
@@ -28,6 +35,7 @@
 #include "port-set.h"
 #include "port.h"
 #include "route.h"
+#include "stream-ssl.h"
 #include "svec.h"
 #include "transport.h"
 #include "timeval.h"
@@ -44,7 +52,11 @@ VLOG_DEFINE_THIS_MODULE(ovs_offloadd);
 
 static char *state_dir;
 static char *unixctl_path;
-static struct svec listeners;       /* --listen=ptcp:PORT[:IP], repeatable. */
+static struct svec listeners;       /* --listen=ptcp:/pssl:, repeatable. */
+
+/* Which of the SSL options were given, to refuse a pssl: listener that
+ * cannot work with a message that says why. */
+static bool ssl_private_key, ssl_certificate, ssl_ca_cert;
 
 OVS_NO_RETURN static void usage(void);
 static void parse_options(int argc, char *argv[]);
@@ -200,6 +212,7 @@ parse_options(int argc, char *argv[])
         OPT_LISTEN,
         VLOG_OPTION_ENUMS,
         DAEMON_OPTION_ENUMS,
+        SSL_OPTION_ENUMS,
     };
     static const struct option long_options[] = {
         {"state-dir", required_argument, NULL, OPT_STATE_DIR},
@@ -209,6 +222,7 @@ parse_options(int argc, char *argv[])
         {"version", no_argument, NULL, 'V'},
         DAEMON_LONG_OPTIONS,
         VLOG_LONG_OPTIONS,
+        STREAM_SSL_LONG_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     char *short_options = ovs_cmdl_long_options_to_short_options(long_options);
@@ -218,6 +232,9 @@ parse_options(int argc, char *argv[])
         if (c == -1) {
             break;
         }
+        ssl_private_key |= c == 'p';
+        ssl_certificate |= c == 'c';
+        ssl_ca_cert |= c == 'C';
 
         switch (c) {
         case OPT_STATE_DIR:
@@ -243,6 +260,7 @@ parse_options(int argc, char *argv[])
 
         VLOG_OPTION_HANDLERS
         DAEMON_OPTION_HANDLERS
+        STREAM_SSL_OPTION_HANDLERS
 
         case '?':
             exit(EXIT_FAILURE);
@@ -260,6 +278,18 @@ parse_options(int argc, char *argv[])
     if (!state_dir) {
         state_dir = xstrdup(DEFAULT_STATE_DIR);
     }
+
+    /* OVS would only log this once the listener fails, as "Protocol not
+     * available". */
+    const char *listener;
+    size_t i;
+    SVEC_FOR_EACH (i, listener, &listeners) {
+        if (!strncmp(listener, "pssl:", 5)
+            && !(ssl_private_key && ssl_certificate && ssl_ca_cert)) {
+            ovs_fatal(0, "--listen=%s needs --private-key, --certificate "
+                      "and --ca-cert", listener);
+        }
+    }
 }
 
 static void
@@ -271,7 +301,14 @@ usage(void)
            "  --state-dir=DIR         keep state regions in DIR (default "
            DEFAULT_STATE_DIR ")\n"
            "  --unixctl=SOCKET        override the default control socket\n"
-           "  --listen=ptcp:PORT[:IP] serve migrations there (repeatable)\n",
+           "  --listen=ptcp:PORT[:IP] serve migrations there (repeatable);\n"
+           "  --listen=pssl:PORT[:IP] the same over SSL\n"
+           "\nSSL options, for pssl: listeners and ssl: sources:\n"
+           "  -p, --private-key=FILE  file with this daemon's private key\n"
+           "  -c, --certificate=FILE  file with its certificate\n"
+           "  -C, --ca-cert=FILE      CA certificate that signs its peers'\n"
+           "  --ssl-protocols=LIST    SSL protocols to allow\n"
+           "  --ssl-ciphers=LIST      SSL ciphers to allow\n",
            program_name, program_name);
     daemon_usage();
     vlog_usage();

@@ -93,3 +93,9 @@ TESTSUITE_AT += tests/system-migration.at
 # Migration under faults; wire-proxy.py damages and holds back the wire.
 TESTSUITE_AT += tests/system-migration-faults.at
 EXTRA_DIST += tests/wire-proxy.py
+
+# Migration over ssl: and pssl:.
+TESTSUITE_AT += tests/system-migration-ssl.at
+
+# State images of many established connections, for tests/perf/migrate-bulk.
+tests_ovstest_offload_SOURCES += tests/test-image-fill.c

@@ -3,3 +3,4 @@
 # "result: NAME ours=X ref=Y unit=... ratio=R".  Never part of make check.
 dist_noinst_SCRIPTS += tests/perf/conntrack
 dist_noinst_SCRIPTS += tests/perf/datapath
+dist_noinst_SCRIPTS += tests/perf/migrate-bulk
