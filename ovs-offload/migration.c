@@ -785,8 +785,7 @@ static char *
 handle_completion(struct migration *m, const struct transport_completion *c)
 {
     if (c->error) {
-        return xasprintf("%s: %s", m->endpoint,
-                         transport_client_error(m->client));
+        return xstrdup(transport_client_error(m->client));
     }
     progress(m);
     if (c->cookie == COOKIE_HEADER) {
@@ -954,8 +953,7 @@ run_destination__(struct migration *m)
         return time_msec() < m->deadline ? NULL
                : xasprintf("%s: no answer", m->endpoint);
     } else if (status) {
-        return xasprintf("%s: %s", m->endpoint,
-                         transport_client_error(m->client));
+        return xstrdup(transport_client_error(m->client));
     }
 
     if (m->trigger_pending && m->standby) {
@@ -1115,6 +1113,15 @@ get_figures(const struct migration *m, struct migration_figures *f)
     f->precopy_us = m->converged ? m->converged_at - m->started : 0;
 }
 
+/* The destination's transport: the scheme of the source's endpoint. */
+static char *
+transport_name(const struct migration *m)
+{
+    return (m->endpoint
+            ? xmemdup0(m->endpoint, strcspn(m->endpoint, ":"))
+            : xstrdup("-"));
+}
+
 static const char *
 mode_name(const struct migration *m)
 {
@@ -1134,9 +1141,11 @@ format_one(const struct migration *m, const struct datapath_hold_stats *hs,
         ds_put_format(s, " source=%s", m->endpoint);
     }
     if (!m->source) {
-        ds_put_format(s, " mode=%s", mode_name(m));
+        char *transport = transport_name(m);
+        ds_put_format(s, " mode=%s transport=%s", mode_name(m), transport);
+        free(transport);
     }
-    ds_put_format(s, " transport=tcp\n");
+    ds_put_char(s, '\n');
     if (!m->source) {
         ds_put_format(s, "  passes=%u converged=%s last_delta_pages=%"PRIu32
                       " bytes=%"PRIu64"\n", m->passes,
@@ -1174,7 +1183,10 @@ json_one(const struct migration *m, const struct datapath_hold_stats *hs)
     json_object_put_string(j, "phase", m->phase);
     json_object_put_string(j, "role", m->source ? "source" : "destination");
     json_object_put_string(j, "mode", mode_name(m));
-    json_object_put_string(j, "transport", "tcp");
+    if (!m->source) {
+        json_object_put(j, "transport", json_string_create_nocopy(
+                            transport_name(m)));
+    }
     json_object_put(j, "entries", json_integer_create(m->entries));
     json_object_put(j, "bytes", json_integer_create(m->bytes));
     json_object_put(j, "passes", json_integer_create(m->passes));
