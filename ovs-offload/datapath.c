@@ -696,8 +696,10 @@ leaves_by_uplink(const struct datapath *dp, const struct flow *flow,
     return !where.vif && is_uplink(dp, where.port);
 }
 
-/* The VIF that has 'ip' as a floating address and is active here, if any:
- * a standby or fenced VIF's addresses are another host's to answer for. */
+/* The VIF that has 'ip' as a floating address and forwards for it here, if
+ * any: one that is active and bound to a port of this host.  A standby or
+ * fenced VIF's addresses are another host's to answer for, and one with no
+ * port here has no VM here. */
 static const struct vif *
 floating_owner(const struct datapath *dp, const struct in6_addr *ip)
 {
@@ -706,8 +708,8 @@ floating_owner(const struct datapath *dp, const struct in6_addr *ip)
     HMAP_FOR_EACH (bn, node, &dp->bindings) {
         const struct vif *vif = bn->b.vif;
 
-        if (vif->mode == VIF_ACTIVE && vif->def.floating
-            && vif_def_has_ip(&vif->def, ip, true)) {
+        if (vif->mode == VIF_ACTIVE && bn->b.port_no != OFPP_NONE
+            && vif->def.floating && vif_def_has_ip(&vif->def, ip, true)) {
             return vif;
         }
     }

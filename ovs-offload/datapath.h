@@ -17,7 +17,8 @@
  * policy translates the VM's connections that leave through an uplink (or
  * may: a unicast frame the FDB or the router cannot place yet), and the
  * ARP requests and neighbour solicitations for them that come in on an
- * uplink are answered with the VIF's MAC while the VIF is active here.
+ * uplink are answered with the VIF's MAC while the VIF is active and
+ * bound to a port here.
  *
  * Every drop is counted on the port the frame came in on, by reason.
  */

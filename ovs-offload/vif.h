@@ -68,9 +68,10 @@ const char *vif_policy_name(uint8_t policy);
  *     address of their family, and connections to it reach the VM's first
  *     own address of that family if an opening (allow=) lets them in: NAT
  *     in the VIF's zone, so the mappings move with the VIF (vif_process());
- *   - the provider that holds the VIF active answers ARP and neighbour
- *     solicitations for it on its uplinks, and announces it there when the
- *     VIF becomes active after a migration (datapath.c);
+ *   - the provider where the VIF is active and bound to a port answers
+ *     ARP and neighbour solicitations for it on its uplinks with the VIF's
+ *     MAC, and announces it there when the VIF becomes active after a
+ *     migration (datapath.c);
  *   - the VM may not send from it (port-security.h).
  *
  * vif_def_parse() makes sure that every floating address is unicast, is
