@@ -977,8 +977,8 @@ announce_floating(struct datapath *dp, const struct vif *vif)
         port_send(port, &batch);
         n_ports++;
     }
-    VLOG_INFO("VIF %s: floating addresses announced on %d uplinks",
-              vif->def.iface_id, n_ports);
+    VLOG_INFO("VIF %s: floating addresses announced on %d uplink%s",
+              vif->def.iface_id, n_ports, n_ports == 1 ? "" : "s");
 }
 
 void
