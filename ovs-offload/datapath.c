@@ -777,7 +777,8 @@ default_pipeline(struct datapath *dp, struct vif *vif, struct dp_packet *pkt,
                    && is_ip_any(flow));
 
     if (vif) {
-        bool out = vif->def.floating && leaves_by_uplink(dp, flow, routed);
+        bool out = (vif->def.floating && is_ip_any(flow)
+                    && leaves_by_uplink(dp, flow, routed));
         struct vif_verdict v = vif_process(vif, pkt, flow, true, out,
                                            dp->now);
 
