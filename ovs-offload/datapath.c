@@ -506,7 +506,8 @@ deliver(struct datapath *dp, struct port *out, struct dp_packet *pkt,
     }
     if (vif && policy) {
         struct flow f = *flow;
-        struct vif_verdict v = vif_process(vif, pkt, &f, false, dp->now);
+        struct vif_verdict v = vif_process(vif, pkt, &f, false, false,
+                                           dp->now);
 
         if (!v.allow) {
             drop(dp->in_port, policy_drop_reason(&v), pkt);
@@ -641,23 +642,156 @@ route(struct datapath *dp, struct dp_packet *pkt, const struct flow *flow)
     }
 }
 
+static bool
+is_uplink(const struct datapath *dp, uint32_t port_no)
+{
+    const struct port *port = (port_no <= UINT16_MAX
+                               ? port_set_find_by_number(dp->t.ports,
+                                                         u16_to_ofp(port_no))
+                               : NULL);
+    return port && port->uplink;
+}
+
+/* Does a frame from a VM leave the host through an uplink, as the default
+ * pipeline will forward it ('routed' if it goes to the router)?  A unicast
+ * frame whose way out is not known yet (the FDB does not know its
+ * destination, or its next hop is not resolved) is not known to stay on
+ * the host and counts as leaving; a multicast one stays on its segment. */
+static bool
+leaves_by_uplink(const struct datapath *dp, const struct flow *flow,
+                 bool routed)
+{
+    struct eth_addr dst = flow->dl_dst;
+
+    if (routed) {
+        struct route_decision d;
+        struct in6_addr ip;
+
+        if (flow->dl_type == htons(ETH_TYPE_IP)) {
+            in6_addr_set_mapped_ipv4(&ip, flow->nw_dst);
+        } else {
+            ip = flow->ipv6_dst;
+        }
+        enum route_result r = route_decide(dp->t.routes, dp->t.neigh, &ip,
+                                           dp->now, &d);
+        if (r != ROUTE_OK && r != ROUTE_NO_NEIGH) {
+            return true;
+        } else if (d.output == ROUTE_OUT_VIF) {
+            return false;
+        } else if (d.output == ROUTE_OUT_PORT) {
+            return is_uplink(dp, d.port);
+        } else if (r == ROUTE_NO_NEIGH) {
+            return true;
+        }
+        dst = d.dst_mac;
+    }
+
+    struct fdb_where where;
+    if (eth_addr_is_multicast(dst)) {
+        return false;
+    } else if (!fdb_lookup(dp->t.fdb, dst, vlan_tci_to_vid(flow->vlans[0].tci),
+                           dp->now, &where)) {
+        return true;
+    }
+    return !where.vif && is_uplink(dp, where.port);
+}
+
+/* The VIF that has 'ip' as a floating address and forwards for it here, if
+ * any: one that is active and bound to a port of this host.  A standby or
+ * fenced VIF's addresses are another host's to answer for, and one with no
+ * port here has no VM here. */
+static const struct vif *
+floating_owner(const struct datapath *dp, const struct in6_addr *ip)
+{
+    const struct binding_node *bn;
+
+    HMAP_FOR_EACH (bn, node, &dp->bindings) {
+        const struct vif *vif = bn->b.vif;
+
+        if (vif->mode == VIF_ACTIVE && bn->b.port_no != OFPP_NONE
+            && vif->def.floating && vif_def_has_ip(&vif->def, ip, true)) {
+            return vif;
+        }
+    }
+    return NULL;
+}
+
+/* Answers an ARP request or a neighbour solicitation that came in on an
+ * uplink for a floating address of a VIF active here, with the VIF's MAC,
+ * so that the fabric brings the address's traffic to this host, where the
+ * FDB knows the MAC's port.  Returns true if it answered; the request then
+ * goes no further.  A gratuitous ARP request (sender = target) announces
+ * the address and asks nothing. */
+static bool
+answer_floating(struct datapath *dp, const struct flow *flow)
+{
+    bool arp = flow->dl_type == htons(ETH_TYPE_ARP);
+    struct in6_addr target;
+
+    if (arp && flow->nw_proto == ARP_OP_REQUEST
+        && flow->nw_src != flow->nw_dst) {
+        in6_addr_set_mapped_ipv4(&target, flow->nw_dst);
+    } else if (!arp && is_nd(flow, NULL)
+               && flow->tp_src == htons(ND_NEIGHBOR_SOLICIT)) {
+        target = flow->nd_target;
+    } else {
+        return false;
+    }
+
+    const struct vif *vif = floating_owner(dp, &target);
+    if (!vif) {
+        return false;
+    }
+
+    struct dp_packet *reply = dp_packet_new(128);
+    struct eth_addr mac;
+    memcpy(mac.ea, vif->def.mac, sizeof mac.ea);
+    if (arp) {
+        compose_arp(reply, ARP_OP_REPLY, mac, flow->arp_sha, false,
+                    flow->nw_dst, flow->nw_src);
+    } else if (ipv6_is_zero(&flow->ipv6_src)) {
+        /* Duplicate address detection: the answer goes to all nodes. */
+        struct eth_addr all;
+        ipv6_multicast_to_ethernet(&all, &in6addr_all_hosts);
+        compose_nd_na(reply, mac, all, &target, &in6addr_all_hosts,
+                      htonl(ND_RSO_OVERRIDE));
+    } else {
+        compose_nd_na(reply, mac, flow->dl_src, &target, &flow->ipv6_src,
+                      htonl(ND_RSO_SOLICITED | ND_RSO_OVERRIDE));
+    }
+    if (flow->vlans[0].tci & htons(VLAN_CFI)) {
+        eth_push_vlan(reply, htons(ETH_TYPE_VLAN_8021Q), flow->vlans[0].tci);
+    }
+    enqueue(dp, dp->in_port, reply);
+    return true;
+}
+
 /* The default pipeline, after no flow matched. */
 static void
 default_pipeline(struct datapath *dp, struct vif *vif, struct dp_packet *pkt,
                  struct flow *flow)
 {
+    struct eth_addr router = route_get_router_mac(dp->t.routes);
+    bool routed = (!eth_addr_is_zero(router)
+                   && eth_addr_equals(flow->dl_dst, router)
+                   && is_ip_any(flow));
+
     if (vif) {
-        struct vif_verdict v = vif_process(vif, pkt, flow, true, dp->now);
+        bool out = (vif->def.floating && is_ip_any(flow)
+                    && leaves_by_uplink(dp, flow, routed));
+        struct vif_verdict v = vif_process(vif, pkt, flow, true, out,
+                                           dp->now);
 
         if (!v.allow) {
             drop(dp->in_port, policy_drop_reason(&v), pkt);
             return;
         }
+    } else if (dp->in_port->uplink && answer_floating(dp, flow)) {
+        dp_packet_delete(pkt);
+        return;
     }
 
-    struct eth_addr router = route_get_router_mac(dp->t.routes);
-    if (!eth_addr_is_zero(router) && eth_addr_equals(flow->dl_dst, router)
-        && is_ip_any(flow)) {
+    if (routed) {
         route(dp, pkt, flow);
     } else {
         switch_l2(dp, pkt, flow, true);
@@ -799,12 +933,62 @@ take_hold(struct datapath *dp, const struct vif *vif)
     return h;
 }
 
+/* Announces the floating addresses of 'vif', which just became active
+ * here, on every open uplink, from the VIF's MAC: a gratuitous ARP request
+ * for each IPv4 one, an unsolicited neighbour advertisement for each IPv6
+ * one.  The fabric's switches learn that the MAC is behind this host now,
+ * and hosts that know the addresses update their neighbour entries. */
+static void
+announce_floating(struct datapath *dp, const struct vif *vif)
+{
+    struct eth_addr mac, all;
+    struct port *port;
+    int n_ports = 0;
+
+    if (!vif->def.floating || vif->mode != VIF_ACTIVE) {
+        return;
+    }
+    memcpy(mac.ea, vif->def.mac, sizeof mac.ea);
+    ipv6_multicast_to_ethernet(&all, &in6addr_all_hosts);
+    PORT_SET_FOR_EACH (port, dp->t.ports) {
+        struct dp_packet_batch batch;
+
+        if (!port->uplink || !port_is_open(port)) {
+            continue;
+        }
+        dp_packet_batch_init(&batch);
+        for (int i = 0; i < vif->def.n_ips && i < OOR_MAX_IPS; i++) {
+            const struct in6_addr *ip = &vif->def.ips[i];
+            struct dp_packet *pkt;
+
+            if (!vif_def_is_floating(&vif->def, i)) {
+                continue;
+            }
+            pkt = dp_packet_new(128);
+            if (IN6_IS_ADDR_V4MAPPED(ip)) {
+                ovs_be32 ip4 = in6_addr_get_mapped_ipv4(ip);
+                compose_arp(pkt, ARP_OP_REQUEST, mac, eth_addr_zero, true,
+                            ip4, ip4);
+            } else {
+                compose_nd_na(pkt, mac, all, ip, &in6addr_all_hosts,
+                              htonl(ND_RSO_OVERRIDE));
+            }
+            dp_packet_batch_add(&batch, pkt);
+        }
+        port_send(port, &batch);
+        n_ports++;
+    }
+    VLOG_INFO("VIF %s: floating addresses announced on %d uplink%s",
+              vif->def.iface_id, n_ports, n_ports == 1 ? "" : "s");
+}
+
 void
 datapath_release(struct datapath *dp, struct vif *vif)
 {
     struct hold *h = take_hold(dp, vif);
     struct held_frame *f;
 
+    announce_floating(dp, vif);
     if (!h) {
         return;
     }

@@ -13,6 +13,13 @@
  *      (FDB, or flood), and the destination VIF's policy on the way in.
  *      With the default pipeline off, a table miss drops.
  *
+ * A VIF's floating addresses (vif.h) work in the default pipeline: its
+ * policy translates the VM's connections that leave through an uplink (or
+ * may: a unicast frame the FDB or the router cannot place yet), and the
+ * ARP requests and neighbour solicitations for them that come in on an
+ * uplink are answered with the VIF's MAC while the VIF is active and
+ * bound to a port here.
+ *
  * Every drop is counted on the port the frame came in on, by reason.
  */
 #ifndef OFFLOAD_DATAPATH_H
@@ -82,7 +89,10 @@ void datapath_set_hold_limits(struct datapath *, size_t max_frames,
                               long long max_ms);
 void datapath_get_hold_limits(const struct datapath *, size_t *max_frames,
                               long long *max_ms);
-/* Processes the frames held for 'vif', which is now active, in order. */
+/* Announces the floating addresses of 'vif', which is now active, on the
+ * uplinks (a gratuitous ARP or an unsolicited neighbour advertisement for
+ * each, from its MAC), then processes the frames held for it, in order.
+ * The migration engine calls it at activation. */
 void datapath_release(struct datapath *, struct vif *);
 /* Drops the frames held for 'vif'. */
 void datapath_discard(struct datapath *, struct vif *);

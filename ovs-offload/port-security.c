@@ -32,11 +32,19 @@ is_vif_mac(const struct oor_vif_def *def, const struct eth_addr mac)
     return !memcmp(mac.ea, def->mac, sizeof mac.ea);
 }
 
+/* The VM's own addresses are those in 'def->ips' that are not floating:
+ * a floating address is the VIF's, and the VM never sends from it. */
+static bool
+is_own(const struct oor_vif_def *def, int i)
+{
+    return !((def->floating >> i) & 1);
+}
+
 static bool
 has_ip(const struct oor_vif_def *def, const struct in6_addr *ip)
 {
     for (int i = 0; i < def->n_ips && i < OOR_MAX_IPS; i++) {
-        if (ipv6_addr_equals(&def->ips[i], ip)) {
+        if (is_own(def, i) && ipv6_addr_equals(&def->ips[i], ip)) {
             return true;
         }
     }
@@ -47,7 +55,7 @@ static bool
 has_family(const struct oor_vif_def *def, bool ipv4)
 {
     for (int i = 0; i < def->n_ips && i < OOR_MAX_IPS; i++) {
-        if (IN6_IS_ADDR_V4MAPPED(&def->ips[i]) == ipv4) {
+        if (is_own(def, i) && IN6_IS_ADDR_V4MAPPED(&def->ips[i]) == ipv4) {
             return true;
         }
     }

@@ -41,6 +41,12 @@
  *
  * Router advertisements and other ICMPv6 are held to rule 2 only, as in
  * OVN.
+ *
+ * "Its addresses" are the VM's own (ip=).  The VIF's floating addresses
+ * (fip=) are not the VM's: the provider translates to and from them, and a
+ * frame from the VM with one as its IP source, ARP sender or advertised
+ * target is spoofed or forged like any other address's.  (OVN's
+ * dnat_and_snat addresses are not in a port's port_security either.)
  */
 #ifndef OFFLOAD_PORT_SECURITY_H
 #define OFFLOAD_PORT_SECURITY_H 1

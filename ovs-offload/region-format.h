@@ -71,7 +71,11 @@ struct oor_vif_def {
     uint8_t policy;                    /* enum oor_policy. */
     uint8_t n_ips;                     /* <= OOR_MAX_IPS. */
     uint8_t n_allow;                   /* <= OOR_MAX_ALLOW. */
-    uint8_t pad[7];
+    uint8_t floating;                  /* Bit i set: ips[i] is a floating
+                                        * (external) address, which the
+                                        * provider NATs to and from the
+                                        * VM's own; bits >= n_ips zero. */
+    uint8_t pad[6];
     uint64_t cookie;                   /* Flow cookie owned by this VIF. */
     struct in6_addr ips[OOR_MAX_IPS];  /* Unused ones are zero. */
     struct oor_allow allow[OOR_MAX_ALLOW];
@@ -136,6 +140,8 @@ struct oor_trailer {
     uint32_t pad;
 };
 
+_Static_assert(sizeof(struct oor_vif_def) == 280, "VIF definition");
+_Static_assert(OOR_MAX_IPS <= 8, "oor_vif_def.floating has a bit per ips[]");
 _Static_assert(sizeof(struct oor_header) <= OOR_PAGE_SIZE, "header page");
 _Static_assert(sizeof(struct oor_slot_hdr) == 16, "slot header");
 _Static_assert(OOR_PAGE_SIZE % OOR_SLOT_SIZE == 0, "whole slots per page");

@@ -222,6 +222,10 @@ state_region_check_def(const struct oor_vif_def *v)
             return xasprintf("unused address %d not zero", i);
         }
     }
+    if (v->floating >> v->n_ips) {
+        return xasprintf("floating bits 0x%02"PRIx8" beyond the %"PRIu8
+                         " addresses", v->floating, v->n_ips);
+    }
     if (v->n_allow > OOR_MAX_ALLOW) {
         return xasprintf("%"PRIu8" openings exceed the maximum %d",
                          v->n_allow, OOR_MAX_ALLOW);

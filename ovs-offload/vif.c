@@ -54,32 +54,152 @@ vif_policy_name(uint8_t policy)
     return policy < OOR_N_POLICIES ? policy_names[policy] : "?";
 }
 
+/* Addresses as one ip= or fip= option lists them. */
+struct addr_list {
+    struct in6_addr addrs[OOR_MAX_IPS];
+    int n;
+};
+
 static char *
-parse_ips(struct oor_vif_def *def, const char *value)
+parse_addrs(struct addr_list *list, const char *key, const char *value)
 {
     char *copy = xstrdup(value), *save = NULL, *error = NULL;
 
-    def->n_ips = 0;
-    memset(def->ips, 0, sizeof def->ips);
+    list->n = 0;
     for (char *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         struct in6_addr a;
         ovs_be32 ip4;
 
-        if (def->n_ips >= OOR_MAX_IPS) {
-            error = xasprintf("ip: more than %d addresses", OOR_MAX_IPS);
+        if (list->n >= OOR_MAX_IPS) {
+            error = xasprintf("%s: more than %d addresses", key, OOR_MAX_IPS);
             break;
         }
         if (ip_parse(tok, &ip4)) {
             in6_addr_set_mapped_ipv4(&a, ip4);
         } else if (!ipv6_parse(tok, &a)) {
-            error = xasprintf("ip: \"%s\" is not an IP address", tok);
+            error = xasprintf("%s: \"%s\" is not an IP address", key, tok);
             break;
         }
-        def->ips[def->n_ips++] = a;
+        list->addrs[list->n++] = a;
     }
     free(copy);
     return error;
+}
+
+static bool
+list_has(const struct addr_list *list, int n, const struct in6_addr *a)
+{
+    for (int i = 0; i < n; i++) {
+        if (ipv6_addr_equals(&list->addrs[i], a)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool
+list_has_family(const struct addr_list *list, bool ipv4)
+{
+    for (int i = 0; i < list->n; i++) {
+        if (IN6_IS_ADDR_V4MAPPED(&list->addrs[i]) == ipv4) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Can 'a' be a host's address on a network: not unspecified, loopback,
+ * multicast or (IPv4) class E or broadcast? */
+static bool
+is_unicast(const struct in6_addr *a)
+{
+    if (IN6_IS_ADDR_V4MAPPED(a)) {
+        uint32_t ip = ntohl(in6_addr_get_mapped_ipv4(a));
+        uint8_t first = ip >> 24;
+
+        return ip && first != 127 && first < 224;
+    }
+    return !ipv6_is_zero(a) && !ipv6_addr_is_multicast(a)
+           && !ipv6_addr_equals(a, &in6addr_loopback);
+}
+
+/* Checks the floating addresses 'fips' against the VM's own 'ips' and the
+ * policy, then puts both into 'def', own ones first. */
+static char *
+set_addrs(struct oor_vif_def *def, const struct addr_list *ips,
+          const struct addr_list *fips)
+{
+    for (int i = 0; i < fips->n; i++) {
+        const struct in6_addr *a = &fips->addrs[i];
+        bool ipv4 = IN6_IS_ADDR_V4MAPPED(a);
+        struct ds s = DS_EMPTY_INITIALIZER;
+        char *error = NULL;
+
+        ipv6_format_mapped(a, &s);
+        if (!is_unicast(a)) {
+            error = xasprintf("fip: %s is not a unicast address", ds_cstr(&s));
+        } else if (list_has(ips, ips->n, a)) {
+            error = xasprintf("fip: %s is also in ip=, the VM's own "
+                              "addresses", ds_cstr(&s));
+        } else if (list_has(fips, i, a)) {
+            error = xasprintf("fip: %s is listed twice", ds_cstr(&s));
+        } else if (!list_has_family(ips, ipv4)) {
+            error = xasprintf("fip: %s needs an %s address in ip= to map to",
+                              ds_cstr(&s), ipv4 ? "IPv4" : "IPv6");
+        } else if (def->policy == OOR_POLICY_OPEN) {
+            error = xasprintf("fip: %s needs policy stateful or loose: "
+                              "policy open has no conntrack to NAT it",
+                              ds_cstr(&s));
+        }
+        ds_destroy(&s);
+        if (error) {
+            return error;
+        }
+    }
+    if (ips->n + fips->n > OOR_MAX_IPS) {
+        return xasprintf("ip and fip: %d addresses, more than %d together",
+                         ips->n + fips->n, OOR_MAX_IPS);
+    }
+
+    def->n_ips = 0;
+    def->floating = 0;
+    memset(def->ips, 0, sizeof def->ips);
+    for (int i = 0; i < ips->n; i++) {
+        def->ips[def->n_ips++] = ips->addrs[i];
+    }
+    for (int i = 0; i < fips->n; i++) {
+        def->floating |= 1u << def->n_ips;
+        def->ips[def->n_ips++] = fips->addrs[i];
+    }
+    return NULL;
+}
+
+bool
+vif_def_has_ip(const struct oor_vif_def *def, const struct in6_addr *ip,
+               bool floating)
+{
+    for (int i = 0; i < def->n_ips && i < OOR_MAX_IPS; i++) {
+        if (vif_def_is_floating(def, i) == floating
+            && ipv6_addr_equals(&def->ips[i], ip)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first of the floating addresses (if 'floating') or of the own ones
+ * (if not) of 'def' in the family 'ipv4' says, or NULL. */
+static const struct in6_addr *
+first_ip(const struct oor_vif_def *def, bool floating, bool ipv4)
+{
+    for (int i = 0; i < def->n_ips && i < OOR_MAX_IPS; i++) {
+        if (vif_def_is_floating(def, i) == floating
+            && IN6_IS_ADDR_V4MAPPED(&def->ips[i]) == ipv4) {
+            return &def->ips[i];
+        }
+    }
+    return NULL;
 }
 
 static const struct {
@@ -159,7 +279,8 @@ parse_allow(struct oor_vif_def *def, const char *value)
 }
 
 static char *
-parse_option(struct oor_vif_def *def, int *zone, const char *arg)
+parse_option(struct oor_vif_def *def, int *zone, struct addr_list *ips,
+             struct addr_list *fips, const char *arg)
 {
     const char *eq = strchr(arg, '=');
     if (!eq) {
@@ -169,7 +290,9 @@ parse_option(struct oor_vif_def *def, int *zone, const char *arg)
     const char *value = eq + 1;
     size_t klen = eq - arg;
     if (klen == 2 && !strncmp(arg, "ip", 2)) {
-        return parse_ips(def, value);
+        return parse_addrs(ips, "ip", value);
+    } else if (klen == 3 && !strncmp(arg, "fip", 3)) {
+        return parse_addrs(fips, "fip", value);
     } else if (klen == 5 && !strncmp(arg, "allow", 5)) {
         return parse_allow(def, value);
     } else if (klen == 6 && !strncmp(arg, "policy", 6)) {
@@ -227,11 +350,16 @@ vif_def_parse(struct oor_vif_def *def, int *zone, int argc,
      * add-vif gives the same VIF on every host. */
     def->cookie = hash_bytes64((const uint64_t *) def->iface_id,
                                sizeof def->iface_id, 0) | 1;
+    struct addr_list ips = { .n = 0 }, fips = { .n = 0 };
     for (int i = 2; i < argc; i++) {
-        error = parse_option(def, zone, argv[i]);
+        error = parse_option(def, zone, &ips, &fips, argv[i]);
         if (error) {
             return error;
         }
+    }
+    error = set_addrs(def, &ips, &fips);
+    if (error) {
+        return error;
     }
     /* What the region format itself requires, e.g. of the iface-id, which
      * names files. */
@@ -245,13 +373,15 @@ vif_def_format(struct ds *s, const struct oor_vif_def *def)
 
     memcpy(mac.ea, def->mac, sizeof mac.ea);
     ds_put_format(s, "mac="ETH_ADDR_FMT, ETH_ADDR_ARGS(mac));
-    if (def->n_ips) {
-        ds_put_cstr(s, " ip=");
-        for (int i = 0; i < def->n_ips; i++) {
-            if (i) {
-                ds_put_char(s, ',');
+    for (int floating = 0; floating < 2; floating++) {
+        const char *sep = floating ? " fip=" : " ip=";
+
+        for (int i = 0; i < def->n_ips && i < OOR_MAX_IPS; i++) {
+            if (vif_def_is_floating(def, i) == floating) {
+                ds_put_cstr(s, sep);
+                ipv6_format_mapped(&def->ips[i], s);
+                sep = ",";
             }
-            ipv6_format_mapped(&def->ips[i], s);
         }
     }
     ds_put_format(s, " policy=%s", vif_policy_name(def->policy));
@@ -328,9 +458,48 @@ new_allowed(const struct vif *vif, struct dp_packet *pkt, bool from_vm)
                                                            vif)));
 }
 
+/* The NAT of a frame of a VIF with floating addresses.  Every frame goes
+ * through NAT in the VIF's zone, so that a connection's translation, if it
+ * has one, applies both ways; a new connection gets one when it leaves the
+ * host from the VM (SNAT to the floating address of its family, keeping
+ * its port where it is free) or comes in to a floating address (DNAT to the
+ * VM's own address of its family, once an opening lets it in).  Returns
+ * NULL for a VIF without floating addresses: no NAT at all. */
+static const struct ct_nat *
+floating_nat(const struct oor_vif_def *def, const struct flow *flow,
+             bool from_vm, bool to_uplink, struct ct_nat *nat)
+{
+    if (!def->floating) {
+        return NULL;
+    }
+
+    bool ipv4 = flow->dl_type == htons(ETH_TYPE_IP);
+    const struct in6_addr *to = NULL;
+    struct in6_addr dst;
+
+    if (ipv4) {
+        in6_addr_set_mapped_ipv4(&dst, flow->nw_dst);
+    } else {
+        dst = flow->ipv6_dst;
+    }
+    memset(nat, 0, sizeof *nat);
+    if (from_vm && to_uplink) {
+        to = first_ip(def, true, ipv4);
+        nat->snat = true;
+    } else if (!from_vm && vif_def_has_ip(def, &dst, true)) {
+        to = first_ip(def, false, ipv4);
+    }
+    if (to) {
+        nat->min_addr = nat->max_addr = *to;
+    } else {
+        nat->no_range = true;
+    }
+    return nat;
+}
+
 struct vif_verdict
 vif_process(struct vif *vif, struct dp_packet *pkt, const struct flow *flow,
-            bool from_vm, long long now)
+            bool from_vm, bool to_uplink, long long now)
 {
     struct vif_verdict v = { .allow = true };
 
@@ -342,11 +511,13 @@ vif_process(struct vif *vif, struct dp_packet *pkt, const struct flow *flow,
         return v;
     }
 
+    struct ct_nat nat;
     struct ct_exec x = {
         .commit = from_vm,
         .may_commit = from_vm ? NULL : inbound_allowed,
         .aux = vif,
         .pickup = vif->def.policy == OOR_POLICY_LOOSE,
+        .nat = floating_nat(&vif->def, flow, from_vm, to_uplink, &nat),
     };
     struct ct_exec_result r = ct_table_execute(vif->ct, pkt, &x, now);
 

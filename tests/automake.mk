@@ -14,7 +14,8 @@ TESTSUITE_AT = \
 	tests/ct-engine.at \
 	tests/ct-diff.at \
 	tests/ovs-offloadd.at \
-	tests/system-datapath.at
+	tests/system-datapath.at \
+	tests/system-migration-snat.at
 TESTSUITE = $(srcdir)/tests/testsuite
 DISTCLEANFILES += tests/atconfig tests/atlocal
 
