@@ -475,7 +475,10 @@ vif_owns_ip(const struct neigh_vif *t, const struct in6_addr *ip)
         return true;
     }
     for (int i = 0; i < def->n_ips && i < OOR_MAX_IPS; i++) {
-        if (ipv6_addr_equals(&def->ips[i], ip)) {
+        /* A floating address is the provider's to answer for, never the
+         * VM's to claim. */
+        if (!((def->floating >> i) & 1)
+            && ipv6_addr_equals(&def->ips[i], ip)) {
             return true;
         }
     }
