@@ -478,7 +478,7 @@ ct_table_reserve(struct ct_table *t, uint32_t n_slots)
         index_rebuild(t);
     }
     if (!error) {
-        hmap_reserve(&t->index, 2 * (size_t) n_slots);
+        hmap_reserve(&t->index, 8 * (size_t) n_slots);
     }
     return error;
 }
