@@ -94,46 +94,6 @@ cmd_show(struct unixctl_conn *conn, int argc OVS_UNUSED,
     reply_ds(conn, &s);
 }
 
-/* A floating address brings its traffic to one VIF: it may be no address
- * of another VIF of this host, and another VIF's floating address may not
- * be one of 'def''s. */
-static char *
-check_floating(const struct oor_vif_def *def)
-{
-    struct vif **vifs;
-    char *error = NULL;
-    size_t n;
-
-    vifs = vif_store_list(ctx.store, &n);
-    for (size_t i = 0; i < n && !error; i++) {
-        const struct oor_vif_def *other = &vifs[i]->def;
-
-        if (!strcmp(other->iface_id, def->iface_id)) {
-            continue;
-        }
-        for (int j = 0; j < def->n_ips && !error; j++) {
-            const struct in6_addr *ip = &def->ips[j];
-            bool floating = vif_def_is_floating(def, j);
-
-            if (floating ? (vif_def_has_ip(other, ip, true)
-                            || vif_def_has_ip(other, ip, false))
-                : vif_def_has_ip(other, ip, true)) {
-                struct ds s = DS_EMPTY_INITIALIZER;
-
-                ipv6_format_mapped(ip, &s);
-                error = xasprintf("%s: %s is already %s address of VIF %s",
-                                  floating ? "fip" : "ip", ds_cstr(&s),
-                                  vif_def_has_ip(other, ip, true)
-                                  ? "a floating" : "an",
-                                  other->iface_id);
-                ds_destroy(&s);
-            }
-        }
-    }
-    free(vifs);
-    return error;
-}
-
 static void
 cmd_add_vif(struct unixctl_conn *conn, int argc, const char *argv[],
             void *aux OVS_UNUSED)
@@ -150,9 +110,6 @@ cmd_add_vif(struct unixctl_conn *conn, int argc, const char *argv[],
     }
     char *error = vif_def_parse(&def, &zone, argc - 2, args);
     free(args);
-    if (!error) {
-        error = check_floating(&def);
-    }
     if (error) {
         reply_error(conn, error);
         return;

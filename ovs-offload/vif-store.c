@@ -17,8 +17,10 @@
 #include "flow-store.h"
 #include "flow-table.h"
 #include "neigh.h"
+#include "packets.h"
 #include "route.h"
 #include "hash.h"
+#include "openvswitch/dynamic-string.h"
 #include "openvswitch/json.h"
 #include "openvswitch/shash.h"
 #include "sset.h"
@@ -497,6 +499,47 @@ same_def(const struct oor_vif_def *a, const struct oor_vif_def *b)
     return !memcmp(a, b, sizeof *a);
 }
 
+/* A floating address brings its traffic to one VIF: it may be no address
+ * of another VIF of this host, and another VIF's floating address may not
+ * be one of 'def''s. */
+static char *
+check_floating(const struct vif_store *store,
+               const struct oor_vif_def *def)
+{
+    struct vif **vifs;
+    char *error = NULL;
+    size_t n;
+
+    vifs = vif_store_list(store, &n);
+    for (size_t i = 0; i < n && !error; i++) {
+        const struct oor_vif_def *other = &vifs[i]->def;
+
+        if (!strcmp(other->iface_id, def->iface_id)) {
+            continue;
+        }
+        for (int j = 0; j < def->n_ips && !error; j++) {
+            const struct in6_addr *ip = &def->ips[j];
+            bool floating = vif_def_is_floating(def, j);
+
+            if (floating ? (vif_def_has_ip(other, ip, true)
+                            || vif_def_has_ip(other, ip, false))
+                : vif_def_has_ip(other, ip, true)) {
+                struct ds s = DS_EMPTY_INITIALIZER;
+
+                ipv6_format_mapped(ip, &s);
+                error = xasprintf("%s: %s is already %s address of VIF %s",
+                                  floating ? "fip" : "ip", ds_cstr(&s),
+                                  vif_def_has_ip(other, ip, true)
+                                  ? "a floating" : "an",
+                                  other->iface_id);
+                ds_destroy(&s);
+            }
+        }
+    }
+    free(vifs);
+    return error;
+}
+
 char *
 vif_store_add(struct vif_store *store, const struct oor_vif_def *def,
               const char *netdev, int zone, long long now, struct vif **vifp)
@@ -520,6 +563,10 @@ vif_store_add(struct vif_store *store, const struct oor_vif_def *def,
     }
     if (zone && zone_in_use(store, zone)) {
         return xasprintf("zone %d is already in use", zone);
+    }
+    error = check_floating(store, def);
+    if (error) {
+        return error;
     }
     if (!zone) {
         zone = free_zone(store);
@@ -645,6 +692,10 @@ vif_store_import(struct vif_store *store, const void *image, size_t len,
     int zone = vif ? vif->zone : free_zone(store);
     if (!zone) {
         return xstrdup("no free conntrack zone");
+    }
+    error = check_floating(store, &h->vif);
+    if (error) {
+        return error;
     }
 
     /* The new region is renamed over the old file only once it is complete;
