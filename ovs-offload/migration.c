@@ -40,8 +40,8 @@ VLOG_DEFINE_THIS_MODULE(migration);
 /* Where a destination's pass is. */
 enum migration_step {
     STEP_IDLE,                  /* Between passes. */
-    STEP_META,                  /* Keepalive and directory asked for. */
-    STEP_HEADER,                /* The header page is being read. */
+    STEP_HEADER,                /* Keepalive, directory and the header page
+                                 * asked for. */
     STEP_GENS,                  /* The generation array is being read. */
     STEP_PAGES,                 /* Changed pages are being read. */
 };
@@ -88,7 +88,6 @@ struct migration {
     long long next_pass;
     uint32_t ka_id;                 /* The pass's keepalive. */
     long long ka_sent;
-    bool ka_done;
     uint64_t dir_seq;
     uint8_t header[OOR_PAGE_SIZE];
     uint64_t *gens;
@@ -105,7 +104,8 @@ struct migration {
     bool trigger_pending;
     bool fence_sent;
     uint32_t fence_id;
-    bool fenced;
+    bool fenced;                    /* The fence's answer is in. */
+    bool final_done;                /* The final pass is in. */
 
     uint64_t entries;
     uint64_t bytes;
@@ -601,72 +601,72 @@ progress(struct migration *m)
     m->deadline = time_msec() + m->options.timeout_ms;
 }
 
-static char *
-start_pass(struct migration *m)
-{
-    struct transport_ctl ka = { .type = TRANSPORT_CTL_KEEPALIVE };
-    char *error = transport_client_control(m->client, &ka, &m->ka_id);
-
-    if (!error) {
-        m->dir_seq = transport_client_dir_seq(m->client);
-        transport_client_refresh(m->client);
-        m->ka_sent = time_msec();
-        m->step = STEP_META;
-        m->pass_started = time_msec();
-        m->final_pass = m->fenced;
-        m->pass_bytes = 0;
-        progress(m);
-    }
-    return error;
-}
-
 static const struct transport_region_info *
 region_info(const struct migration *m)
 {
     return transport_client_find_region_by_name(m->client, REGION_NAME);
 }
 
-/* The keepalive's answer and the directory are in: read the header. */
+/* Starts a pass: a keepalive, a fresh directory and the header page, all at
+ * once.  The source answers a connection's requests in order, so a pass
+ * begun after the fence was sent reads the fenced region: that pass is the
+ * final one, with no wait for the fence's answer. */
 static char *
-step_meta(struct migration *m)
+start_pass(struct migration *m)
 {
-    struct transport_ctl_reply reply;
-
-    if (!m->ka_done) {
-        if (!transport_client_control_reply(m->client, m->ka_id, &reply)) {
-            return NULL;
-        }
-        m->ka_done = true;
-        if (!m->replica && !m->have_offset) {
-            /* Both clocks at about the same instant, half a round trip. */
-            long long now = time_msec();
-            m->clock_offset = ((now + m->ka_sent) / 2
-                               - (long long) reply.value);
-            m->have_offset = true;
-        }
-        transport_ctl_reply_destroy(&reply);
-    }
-    if (transport_client_dir_seq(m->client) == m->dir_seq) {
-        return NULL;
-    }
-    m->ka_done = false;
-
+    struct transport_ctl ka = { .type = TRANSPORT_CTL_KEEPALIVE };
     const struct transport_region_info *info = region_info(m);
+    char *error;
+
     if (!info) {
         return xstrdup("the source exports no VIF region");
     }
+    error = transport_client_control(m->client, &ka, &m->ka_id);
+    if (error) {
+        return error;
+    }
+    m->dir_seq = transport_client_dir_seq(m->client);
+    transport_client_refresh(m->client);
+    m->ka_sent = time_msec();
+    m->pass_started = time_msec();
+    m->final_pass = m->fence_sent;
+    m->pass_bytes = 0;
     m->step = STEP_HEADER;
     progress(m);
     return transport_client_read(m->client, info->id, 0, m->header,
                                  OOR_PAGE_SIZE, COOKIE_HEADER);
 }
 
+/* The header is in, so the keepalive's answer and the directory, asked for
+ * before it, are too. */
+static char *
+take_meta(struct migration *m)
+{
+    struct transport_ctl_reply reply;
+
+    if (!transport_client_control_reply(m->client, m->ka_id, &reply)
+        || transport_client_dir_seq(m->client) == m->dir_seq) {
+        return xstrdup("the source answered out of order");
+    }
+    if (!m->have_offset) {
+        /* Both clocks at about the same instant, half a round trip. */
+        long long now = time_msec();
+        m->clock_offset = (now + m->ka_sent) / 2 - (long long) reply.value;
+        m->have_offset = true;
+    }
+    transport_ctl_reply_destroy(&reply);
+    return NULL;
+}
+
 static char *
 read_gens(struct migration *m)
 {
     const struct oor_header *h = (const struct oor_header *) m->header;
-    char *error = state_region_check_header(h, OOR_PAGE_SIZE);
+    char *error = take_meta(m);
 
+    if (!error) {
+        error = state_region_check_header(h, OOR_PAGE_SIZE);
+    }
     if (error) {
         return error;
     }
@@ -710,6 +710,7 @@ issue_chunks(struct migration *m)
 }
 
 static char *end_pass(struct migration *);
+static char *maybe_activate(struct migration *);
 
 static char *
 begin_pages(struct migration *m)
@@ -723,7 +724,7 @@ begin_pages(struct migration *m)
             return error;
         }
     }
-    if (!m->options.precopy && !m->fenced) {
+    if (!m->options.precopy && !m->final_pass) {
         /* Stop-copy: the standby waits for the trigger. */
         m->step = STEP_IDLE;
         return NULL;
@@ -761,13 +762,8 @@ end_pass(struct migration *m)
              stats.pages, stats.slots, stats.retries, now - m->pass_started);
 
     if (m->final_pass) {
-        if (m->generation < m->final_generation) {
-            return xasprintf("pulled generation %"PRIu64" is older than the "
-                             "fence's %"PRIu64, m->generation,
-                             m->final_generation);
-        }
-        activate(m);
-        return NULL;
+        m->final_done = true;
+        return maybe_activate(m);
     }
     if (!m->converged
         && ((m->passes > 1 && stats.pages < m->options.threshold)
@@ -778,6 +774,22 @@ end_pass(struct migration *m)
                   "%"PRIu32" pages)", m->iface_id, m->passes, stats.pages);
     }
     m->next_pass = now + (m->converged ? m->options.interval_ms : 0);
+    return NULL;
+}
+
+/* Activates once the final pass is in and the fence's answer too. */
+static char *
+maybe_activate(struct migration *m)
+{
+    if (!m->final_done || !m->fenced) {
+        return NULL;
+    }
+    if (m->generation < m->final_generation) {
+        return xasprintf("pulled generation %"PRIu64" is older than the "
+                         "fence's %"PRIu64, m->generation,
+                         m->final_generation);
+    }
+    activate(m);
     return NULL;
 }
 
@@ -964,13 +976,9 @@ run_destination__(struct migration *m)
     }
     if (m->fence_sent && !m->fenced) {
         error = check_fence(m);
-        if (error) {
-            return error;
+        if (!error) {
+            error = maybe_activate(m);
         }
-    }
-
-    if (m->step == STEP_META) {
-        error = step_meta(m);
         if (error) {
             return error;
         }
@@ -990,10 +998,8 @@ run_destination__(struct migration *m)
 
         if (!m->standby) {
             due = true;         /* The first pass makes the standby. */
-        } else if (m->fenced) {
-            due = !m->final_pass;
         } else if (m->fence_sent) {
-            due = false;        /* The fence's answer comes first. */
+            due = !m->final_pass;
         } else {
             due = m->options.precopy && time_msec() >= m->next_pass;
         }
@@ -1003,8 +1009,8 @@ run_destination__(struct migration *m)
                 return error;
             }
             transport_client_run(m->client);
-        } else {
-            progress(m);        /* Waiting is no fault. */
+        } else if (!m->fence_sent) {
+            progress(m);        /* Waiting for a trigger is no fault. */
         }
     }
     if (time_msec() >= m->deadline) {

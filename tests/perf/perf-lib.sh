@@ -126,8 +126,9 @@ agent_appctl() {
     shift
     OVS_RUNDIR=$work/$dir "$appctl" -t ovs-offloadd "$@"
 }
-# agent_cpu_ms DIR: the agent's CPU time so far (user + system), in ms.
+# agent_cpu_ms DIR: the agent's CPU time so far, in ms, from the
+# scheduler's nanosecond count (/proc/PID/stat's ticks are too coarse).
 agent_cpu_ms() {
-    awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000 / hz }' \
-        "/proc/$(cat "$work/$1/ovs-offloadd.pid")/stat"
+    awk '{ printf "%.3f", $1 / 1e6 }' \
+        "/proc/$(cat "$work/$1/ovs-offloadd.pid")/schedstat"
 }
