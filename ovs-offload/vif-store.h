@@ -4,7 +4,9 @@
  *
  *     DIR/IFACE_ID.region    the VIF's state region (definition and state)
  *     DIR/IFACE_ID.local     {"netdev": ..., "zone": ...}: what is local to
- *                            this host, written atomically
+ *                            this host, written atomically; a VIF that is
+ *                            not active also has "mode" ("standby" or
+ *                            "fenced") and "made_for_migration"
  *
  * Every change is all or nothing: on error, memory and files stay as they
  * were.
