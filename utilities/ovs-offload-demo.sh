@@ -171,7 +171,7 @@ import json, sys
 m = json.load(sys.stdin)[0]
 print("entries moved:  %d" % m["entries"])
 print("bytes moved:    %d" % m["bytes"])
-print("pre-copy:       %d passes before the switch-over" % m["passes"])
+print("pre-copy:       %d passes, the last one after the fence" % m["passes"])
 print("blackout:       %.3f ms" % (m["blackout_us"] / 1000.0))
 print("frames held:    %d, released in order: %d" % (m["held"], m["released"]))'
 udp=$(grep -c '^udp' "$work/udp.out" || true)
