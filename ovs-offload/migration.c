@@ -96,7 +96,6 @@ struct migration {
     unsigned int n_busy;
     unsigned int passes;
     uint32_t last_delta;            /* Pages of the last pass. */
-    uint64_t pass_bytes;
     bool converged;
     long long converged_at;
 
@@ -630,7 +629,6 @@ start_pass(struct migration *m)
     m->ka_sent = time_msec();
     m->pass_started = time_msec();
     m->final_pass = m->fence_sent;
-    m->pass_bytes = 0;
     m->step = STEP_HEADER;
     progress(m);
     return transport_client_read(m->client, info->id, 0, m->header,

@@ -4,3 +4,5 @@
 dist_noinst_SCRIPTS += tests/perf/conntrack
 dist_noinst_SCRIPTS += tests/perf/datapath
 dist_noinst_SCRIPTS += tests/perf/migrate-bulk
+dist_noinst_SCRIPTS += tests/perf/blackout
+EXTRA_DIST += tests/perf/perf-lib.sh

@@ -5,8 +5,9 @@
 #   python, work (a fresh folder in /dev/shm, removed on exit)
 #
 # and provides die, skip, median, now_ns, secs, json_field, add_ns (a
-# network namespace removed on exit), start_agent/agent_appctl (ovs-offloadd
-# agents in $work/NAME, killed on exit) and at_exit (more cleanup).
+# network namespace removed on exit), start_agent/agent_appctl/agent_cpu_ms
+# (ovs-offloadd agents in $work/NAME, killed on exit) and at_exit (more
+# cleanup, run last).
 
 set -e
 LC_ALL=C
@@ -53,7 +54,6 @@ $1"
 }
 perf_cleanup() {
     set +e
-    eval "$perf_exit_hooks"
     for dir in $perf_agents; do
         [ -f "$work/$dir/ovs-offloadd.pid" ] || continue
         pid=$(cat "$work/$dir/ovs-offloadd.pid")
@@ -68,6 +68,7 @@ perf_cleanup() {
         ip netns exec "$ns" conntrack -F >/dev/null 2>&1
         ip netns del "$ns" 2>/dev/null
     done
+    eval "$perf_exit_hooks"
     if [ "${PERF_KEEP:-0}" = 1 ]; then
         echo "$name: work folder kept: $work" >&2
     else
