@@ -478,7 +478,10 @@ ct_table_reserve(struct ct_table *t, uint32_t n_slots)
         index_rebuild(t);
     }
     if (!error) {
-        hmap_reserve(&t->index, 8 * (size_t) n_slots);
+        /* Room for a quarter load, for as many entries as may exist: a
+         * region is not all conntrack, and never more than the limit. */
+        hmap_reserve(&t->index,
+                     8 * (size_t) MIN(n_slots, t->engine->limit));
     }
     return error;
 }
