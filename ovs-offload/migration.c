@@ -90,8 +90,6 @@ struct migration {
     long long ka_sent;
     uint64_t dir_seq;
     uint8_t header[OOR_PAGE_SIZE];
-    uint64_t *gens;
-    uint32_t n_gens;
     struct migration_chunk chunks[N_CHUNKS];
     unsigned int n_busy;
     unsigned int passes;
@@ -161,7 +159,6 @@ free_migration(struct migration *m)
     for (int i = 0; i < N_CHUNKS; i++) {
         free(m->chunks[i].buf);
     }
-    free(m->gens);
     free(m->iface_id);
     free(m->endpoint);
     free(m->error);
@@ -656,6 +653,10 @@ take_meta(struct migration *m)
     return NULL;
 }
 
+static char *begin_pages(struct migration *);
+
+/* The header is in: the standby, if there is none yet, then the ranges of
+ * the generation array whose summary rose, all at once. */
 static char *
 read_gens(struct migration *m)
 {
@@ -665,15 +666,35 @@ read_gens(struct migration *m)
     if (!error) {
         error = state_region_check_header(h, OOR_PAGE_SIZE);
     }
+    if (!error && !m->standby) {
+        error = make_standby(m, h);
+    }
     if (error) {
         return error;
     }
-    m->n_gens = 1 + h->n_slot_pages;
-    m->gens = xrealloc(m->gens, m->n_gens * sizeof *m->gens);
+    m->bytes += OOR_PAGE_SIZE;
+    if (!m->options.precopy && !m->final_pass) {
+        /* Stop-copy: the standby waits for the trigger. */
+        m->step = STEP_IDLE;
+        return NULL;
+    }
+
+    error = vif_replica_begin_pass(m->replica, m->header, m->final_pass);
     m->step = STEP_GENS;
-    return transport_client_read(m->client, region_info(m)->id,
-                                 h->gen_offset, m->gens,
-                                 m->n_gens * sizeof *m->gens, COOKIE_GENS);
+
+    uint64_t offset;
+    size_t len;
+    void *buf;
+    while (!error && vif_replica_next_gens(m->replica, &offset, &buf, &len)) {
+        error = transport_client_read(m->client, region_info(m)->id, offset,
+                                      buf, len, COOKIE_GENS);
+        m->n_busy++;
+        m->bytes += len;
+    }
+    if (!error && !m->n_busy) {
+        error = begin_pages(m);     /* No range rose. */
+    }
+    return error;
 }
 
 /* Keeps up to N_CHUNKS reads of changed pages in flight. */
@@ -713,22 +734,8 @@ static char *maybe_activate(struct migration *);
 static char *
 begin_pages(struct migration *m)
 {
-    const struct oor_header *h = (const struct oor_header *) m->header;
-    char *error;
+    char *error = vif_replica_gens_done(m->replica);
 
-    if (!m->standby) {
-        error = make_standby(m, h);
-        if (error) {
-            return error;
-        }
-    }
-    if (!m->options.precopy && !m->final_pass) {
-        /* Stop-copy: the standby waits for the trigger. */
-        m->step = STEP_IDLE;
-        return NULL;
-    }
-    error = vif_replica_begin_pass(m->replica, h, m->gens, m->n_gens,
-                                   m->final_pass);
     if (!error) {
         m->step = STEP_PAGES;
         error = issue_chunks(m);
@@ -771,7 +778,10 @@ end_pass(struct migration *m)
         VLOG_INFO("VIF %s: pre-copy converged after %u passes (last delta "
                   "%"PRIu32" pages)", m->iface_id, m->passes, stats.pages);
     }
-    m->next_pass = now + (m->converged ? m->options.interval_ms : 0);
+    /* Pass after pass while there is something to pull; otherwise, and
+     * once converged, at the interval. */
+    m->next_pass = now + (m->converged || !stats.pages
+                          ? m->options.interval_ms : 0);
     return NULL;
 }
 
@@ -801,8 +811,7 @@ handle_completion(struct migration *m, const struct transport_completion *c)
     if (c->cookie == COOKIE_HEADER) {
         return read_gens(m);
     } else if (c->cookie == COOKIE_GENS) {
-        m->bytes += OOR_PAGE_SIZE + m->n_gens * sizeof *m->gens;
-        return begin_pages(m);
+        return --m->n_busy ? NULL : begin_pages(m);
     } else if (c->cookie >= COOKIE_CHUNK
                && c->cookie < COOKIE_CHUNK + N_CHUNKS) {
         struct migration_chunk *chunk = &m->chunks[c->cookie - COOKIE_CHUNK];

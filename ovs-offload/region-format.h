@@ -5,7 +5,8 @@
  * A region holds all the offloaded state of one VIF.  It is one shared-memory
  * file, mapped contiguously, and it is laid out for one-sided remote reads:
  *
- *     page 0                  header (struct oor_header), zero-padded
+ *     page 0                  header (struct oor_header), zero-padded, and
+ *                             at OOR_SUMMARY_OFFSET the generation summary
  *     pages 1 .. G            page-generation array: uint64_t gen[1 + S]
  *                             gen[0] is the header's, gen[1 + k] is slot page k
  *     pages G+1 .. G+S        slot pages, OOR_SLOTS_PER_PAGE slots each
@@ -18,8 +19,17 @@
  * numbers stay the same when the region grows and the slot pages move.
  *
  * Writers: every change to a slot stores a new version and crc32c in it and
- * raises the generation of its page to the region's new generation.  A reader
- * that saw generation G re-reads only pages whose generation is above G.
+ * raises the generation of its page to the region's new generation, and the
+ * summary entry over that generation (below).  A reader that saw generation G
+ * re-reads only pages whose generation is above G, and only the parts of the
+ * generation array whose summary entry is above G.
+ *
+ * The generation summary: uint64_t summary[OOR_SUMMARY_MAX] in the header
+ * page.  Entry i is the highest generation among gen[i * span *
+ * OOR_GENS_PER_PAGE] up to the next entry's, where span =
+ * oor_summary_span(G) generation pages; entries past the last are zero.  So a
+ * pass after a few writes reads a few generation pages, not all of them (at
+ * 1M connections the array is 500 KB).
  *
  * An exported image is the region itself, all n_pages pages, followed by a
  * struct oor_trailer whose crc covers everything before it.
@@ -44,6 +54,23 @@
     ((1 + OOR_MAX_SLOT_PAGES + OOR_GENS_PER_PAGE - 1) / OOR_GENS_PER_PAGE)
 #define OOR_IFACE_ID_LEN 64
 #define OOR_MAX_IPS      8
+#define OOR_SUMMARY_OFFSET 2048                 /* In the header page. */
+#define OOR_SUMMARY_MAX  256
+
+/* How many generation pages one summary entry covers, and how many entries
+ * a region of 'n_gen_pages' uses. */
+static inline uint32_t
+oor_summary_span(uint32_t n_gen_pages)
+{
+    return (n_gen_pages + OOR_SUMMARY_MAX - 1) / OOR_SUMMARY_MAX;
+}
+
+static inline uint32_t
+oor_summary_entries(uint32_t n_gen_pages)
+{
+    uint32_t span = oor_summary_span(n_gen_pages);
+    return span ? (n_gen_pages + span - 1) / span : 0;
+}
 #define OOR_MAX_ALLOW    16
 
 /* VIF firewall policies (oor_vif_def.policy). */
@@ -142,7 +169,10 @@ struct oor_trailer {
 
 _Static_assert(sizeof(struct oor_vif_def) == 280, "VIF definition");
 _Static_assert(OOR_MAX_IPS <= 8, "oor_vif_def.floating has a bit per ips[]");
-_Static_assert(sizeof(struct oor_header) <= OOR_PAGE_SIZE, "header page");
+_Static_assert(sizeof(struct oor_header) <= OOR_SUMMARY_OFFSET,
+               "header before the summary");
+_Static_assert(OOR_SUMMARY_OFFSET + OOR_SUMMARY_MAX * 8 <= OOR_PAGE_SIZE,
+               "summary in the header page");
 _Static_assert(sizeof(struct oor_slot_hdr) == 16, "slot header");
 _Static_assert(OOR_PAGE_SIZE % OOR_SLOT_SIZE == 0, "whole slots per page");
 _Static_assert(sizeof(struct oor_trailer) == 24, "trailer");

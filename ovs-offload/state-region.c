@@ -63,6 +63,7 @@ struct state_region {
     size_t size;                /* n_pages * OOR_PAGE_SIZE. */
     struct oor_header *hdr;
     uint64_t *gens;
+    uint64_t *summary;          /* In the header page. */
     uint8_t *slots;
     uint32_t n_slots;
 
@@ -323,8 +324,16 @@ state_region_check_header(const struct oor_header *h, size_t avail)
         free(error);
         return s;
     }
-    if (!is_all_zeros(h + 1, OOR_PAGE_SIZE - sizeof *h)) {
+    if (!is_all_zeros(h + 1, OOR_SUMMARY_OFFSET - sizeof *h)) {
         return xstrdup("header page padding not zero");
+    }
+
+    const uint64_t *summary = (const uint64_t *) ((const uint8_t *) h
+                                                  + OOR_SUMMARY_OFFSET);
+    uint32_t n_entries = oor_summary_entries(h->n_gen_pages);
+    if (!is_all_zeros(summary + n_entries,
+                      (OOR_SUMMARY_MAX - n_entries) * sizeof *summary)) {
+        return xstrdup("generation summary: entries past the last not zero");
     }
     return NULL;
 }
@@ -433,6 +442,22 @@ data_cursor_page(struct data_cursor *c, off_t ofs)
 static void mark_dirty(struct state_region *, uint32_t slot);
 static void seal__(struct state_region *, uint64_t clock_ms);
 
+/* The summary entry over gen[p]. */
+static uint32_t
+summary_index(const struct oor_header *h, uint32_t p)
+{
+    return p / (OOR_GENS_PER_PAGE * oor_summary_span(h->n_gen_pages));
+}
+
+/* Raises page 'p''s generation (gen[] numbering) to the open one, and its
+ * summary entry with it. */
+static void
+raise_gen(struct state_region *r, uint32_t p)
+{
+    r->gens[p] = r->open_gen;
+    r->summary[summary_index(r->hdr, p)] = r->open_gen;
+}
+
 /* Recovery of one faulty slot of the region being opened: keeps it if its
  * payload passes (its checksum and version are made right at the seal that
  * ends the open), else drops it. */
@@ -458,7 +483,7 @@ recover_slot(struct state_region *r, uint32_t slot, const char *fault,
     VLOG_WARN_RL(&rl, "%s: dropped %s", r->path, error ? error : fault);
     free(error);
     memset(sh, 0, OOR_SLOT_SIZE);
-    r->gens[1 + slot / OOR_SLOTS_PER_PAGE] = r->open_gen;
+    raise_gen(r, 1 + slot / OOR_SLOTS_PER_PAGE);
     r->changed = true;
     (*n_dropped)++;
 }
@@ -466,6 +491,19 @@ recover_slot(struct state_region *r, uint32_t slot, const char *fault,
 /* Checks 'len' bytes of region at 'base'.  With 'r', the region being
  * opened, whose mapping 'base' is, it recovers slots as it goes and skips
  * the holes of the file. */
+/* Computes the generation summary of 'h''s generation array 'gens' into
+ * 'summary' (OOR_SUMMARY_MAX entries). */
+static void
+summarize(const struct oor_header *h, const uint64_t *gens,
+          uint64_t summary[OOR_SUMMARY_MAX])
+{
+    memset(summary, 0, OOR_SUMMARY_MAX * sizeof *summary);
+    for (uint32_t p = 0; p < 1 + h->n_slot_pages; p++) {
+        uint64_t *e = &summary[summary_index(h, p)];
+        *e = MAX(*e, gens[p]);
+    }
+}
+
 static char *
 check_region__(const uint8_t *base, size_t len,
                state_region_slot_check_func *check, struct state_region *r)
@@ -507,6 +545,21 @@ check_region__(const uint8_t *base, size_t len,
     size_t n_gen_slots = (size_t) h->n_gen_pages * OOR_GENS_PER_PAGE;
     if (!is_all_zeros(gens + n_gens, (n_gen_slots - n_gens) * sizeof *gens)) {
         return xstrdup("generation array padding not zero");
+    }
+
+    uint64_t summary[OOR_SUMMARY_MAX];
+    summarize(h, gens, summary);
+    if (r) {
+        memcpy(r->summary, summary, sizeof summary);
+    } else {
+        const uint64_t *have = (const uint64_t *) (base + OOR_SUMMARY_OFFSET);
+        for (uint32_t i = 0; i < OOR_SUMMARY_MAX; i++) {
+            if (have[i] != summary[i]) {
+                return xasprintf("generation summary entry %"PRIu32": %"
+                                 PRIu64", expected %"PRIu64, i, have[i],
+                                 summary[i]);
+            }
+        }
     }
 
     struct data_cursor cursor;
@@ -622,6 +675,7 @@ set_pointers(struct state_region *r)
 {
     r->hdr = (struct oor_header *) r->base;
     r->gens = (uint64_t *) (r->base + r->hdr->gen_offset);
+    r->summary = (uint64_t *) (r->base + OOR_SUMMARY_OFFSET);
     r->slots = r->base + r->hdr->slot_offset;
 }
 
@@ -808,6 +862,7 @@ state_region_create(const char *path, const struct oor_vif_def *def,
     for (uint32_t i = 0; i <= n_slot_pages; i++) {
         gens[i] = 1;
     }
+    summarize(h, gens, (uint64_t *) (base + OOR_SUMMARY_OFFSET));
     h->clock_ms = now_ms;
     h->generation = 1;
 
@@ -998,7 +1053,7 @@ state_region_set_def(struct state_region *r, const struct oor_vif_def *def)
     }
     r->hdr->vif = vif;
     r->hdr->header_crc = header_crc(r->hdr);
-    r->gens[0] = r->open_gen;
+    raise_gen(r, 0);
     r->changed = true;
 }
 
@@ -1025,7 +1080,7 @@ slot_hdr(const struct state_region *r, uint32_t slot)
 static void
 mark_dirty(struct state_region *r, uint32_t slot)
 {
-    r->gens[1 + slot / OOR_SLOTS_PER_PAGE] = r->open_gen;
+    raise_gen(r, 1 + slot / OOR_SLOTS_PER_PAGE);
     r->changed = true;
     if (!bitmap_is_set(r->dirty, slot)) {
         bitmap_set1(r->dirty, slot);
@@ -1056,9 +1111,9 @@ finish_growth(struct state_region *r, uint32_t old_s)
     struct oor_header *h = r->hdr;
 
     for (uint32_t k = old_s; k < h->n_slot_pages; k++) {
-        r->gens[1 + k] = r->open_gen;
+        raise_gen(r, 1 + k);
     }
-    r->gens[0] = r->open_gen;
+    raise_gen(r, 0);
     r->changed = true;
 
     size_t n_slots = (size_t) h->n_slot_pages * OOR_SLOTS_PER_PAGE;
@@ -1166,6 +1221,8 @@ relayout(struct state_region *r, uint32_t new_s)
     h->n_pages = n_pages;
     h->slot_offset = (1 + new_g) * OOR_PAGE_SIZE;
     h->header_crc = header_crc(h);
+    summarize(h, (const uint64_t *) (base + OOR_PAGE_SIZE),
+              (uint64_t *) (base + OOR_SUMMARY_OFFSET));
 
     if (rename(tmp, r->path)) {
         error = xasprintf("%s: cannot rename to %s (%s)", tmp, r->path,
@@ -1344,7 +1401,7 @@ state_region_free(struct state_region *r, uint32_t slot)
     struct oor_slot_hdr *sh = slot_hdr(r, slot);
     bitmap_set0(r->typed[sh->type], slot);
     memset(sh, 0, OOR_SLOT_SIZE);
-    r->gens[1 + slot / OOR_SLOTS_PER_PAGE] = r->open_gen;
+    raise_gen(r, 1 + slot / OOR_SLOTS_PER_PAGE);
     r->changed = true;
     bitmap_set0(r->used, slot);
     r->n_used--;

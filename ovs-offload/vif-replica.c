@@ -27,20 +27,25 @@ struct vif_replica {
     struct vif *vif;
     long long clock_offset;
 
-    /* The source, as the current pass saw it. */
+    /* The source, as the current pass saw it: its header and summary, and
+     * its generation array, of which each pass reads only the ranges whose
+     * summary entry rose. */
     struct oor_header hdr;
-    uint64_t *gens;             /* n_gens: the pass's snapshot. */
-    uint32_t n_gens;
+    uint64_t summary[OOR_SUMMARY_MAX];
+    uint64_t *gens;             /* n_gens. */
+    size_t n_gens;
     bool final;
 
-    /* What this replica holds: per page, the generation it last applied
-     * whole; per slot, the version of the entry it holds. */
-    uint64_t *seen;
-    uint32_t n_seen;
+    /* What this replica holds: per summary range and per page, the
+     * generation it has seen whole; per slot, the version of the entry it
+     * holds. */
+    uint64_t seen_summary[OOR_SUMMARY_MAX];
+    uint64_t *seen;             /* n_gens. */
     uint64_t *versions;
     size_t n_versions;
 
     /* The pass. */
+    uint32_t next_summary;      /* vif_replica_next_gens()'s cursor. */
     uint32_t next_page;         /* vif_replica_next_run()'s cursor. */
     unsigned long *retry;       /* n_gens bits: pages to read again. */
     struct deferred *deferred;
@@ -76,10 +81,23 @@ vif_replica_destroy(struct vif_replica *r)
     }
 }
 
-char *
-vif_replica_begin_pass(struct vif_replica *r, const struct oor_header *h,
-                       const uint64_t *gens, uint32_t n_gens, bool final)
+/* Grows 'array' of '*n' 64-bit values to 'want', with zeros. */
+static uint64_t *
+grow_u64(uint64_t *array, size_t *n, size_t want)
 {
+    if (want > *n) {
+        array = xrealloc(array, want * sizeof *array);
+        memset(array + *n, 0, (want - *n) * sizeof *array);
+        *n = want;
+    }
+    return array;
+}
+
+char *
+vif_replica_begin_pass(struct vif_replica *r, const void *header_page,
+                       bool final)
+{
+    const struct oor_header *h = header_page;
     char *error = state_region_check_header(h, OOR_PAGE_SIZE);
     if (error) {
         return error;
@@ -88,51 +106,94 @@ vif_replica_begin_pass(struct vif_replica *r, const struct oor_header *h,
         return xasprintf("the source's region holds VIF %s",
                          h->vif.iface_id);
     }
-    if (n_gens != 1 + h->n_slot_pages) {
-        return xasprintf("generation array of %"PRIu32" pages for %"PRIu32
-                         " slot pages", n_gens, h->n_slot_pages);
+
+    uint32_t n_gens = 1 + h->n_slot_pages;
+    if (n_gens < r->n_gens) {
+        return xasprintf("the source's region shrank from %"PRIuSIZE" to %"
+                         PRIu32" slot pages", r->n_gens - 1, h->n_slot_pages);
     }
-    if (n_gens < r->n_seen) {
-        return xasprintf("the source's region shrank from %"PRIu32" to %"
-                         PRIu32" slot pages", r->n_seen - 1, h->n_slot_pages);
+    if (h->n_gen_pages != r->hdr.n_gen_pages) {
+        /* Relaid out: the summary covers other ranges now. */
+        memset(r->seen_summary, 0, sizeof r->seen_summary);
     }
+
+    size_t n = r->n_gens;
+    r->gens = grow_u64(r->gens, &n, n_gens);
+    n = r->n_gens;
+    r->seen = grow_u64(r->seen, &n, n_gens);
+    r->n_gens = n_gens;
+    r->versions = grow_u64(r->versions, &r->n_versions,
+                           (size_t) h->n_slot_pages * OOR_SLOTS_PER_PAGE);
+    error = ct_table_reserve(r->vif->ct, r->n_versions);
+    if (error) {
+        return error;
+    }
+
+    r->hdr = *h;
+    memcpy(r->summary, (const uint8_t *) header_page + OOR_SUMMARY_OFFSET,
+           sizeof r->summary);
+    free(r->retry);
+    r->retry = bitmap_allocate(n_gens);
+    r->final = final;
+    r->next_summary = 0;
+    r->next_page = 1;
+    r->n_deferred = 0;
+    memset(&r->stats, 0, sizeof r->stats);
+    return NULL;
+}
+
+bool
+vif_replica_next_gens(struct vif_replica *r, uint64_t *offset, void **buf,
+                      size_t *len)
+{
+    uint32_t n_entries = oor_summary_entries(r->hdr.n_gen_pages);
+    uint32_t per_entry = oor_summary_span(r->hdr.n_gen_pages)
+                         * OOR_GENS_PER_PAGE;
+    uint32_t i = r->next_summary;
+
+    while (i < n_entries && r->summary[i] <= r->seen_summary[i]) {
+        i++;
+    }
+    if (i >= n_entries) {
+        r->next_summary = i;
+        return false;
+    }
+
+    uint32_t j = i + 1;
+    while (j < n_entries && r->summary[j] > r->seen_summary[j]) {
+        j++;
+    }
+    r->next_summary = j;
+
+    uint32_t first = i * per_entry;
+    uint32_t end = MIN((uint64_t) j * per_entry, r->n_gens);
+    *offset = r->hdr.gen_offset + (uint64_t) first * sizeof *r->gens;
+    *buf = r->gens + first;
+    *len = (size_t) (end - first) * sizeof *r->gens;
+    return first < end;
+}
+
+char *
+vif_replica_gens_done(struct vif_replica *r)
+{
+    const struct oor_header *h = &r->hdr;
+
     /* Before the fence the array is read after the header, and may run
-     * ahead of it. */
-    for (uint32_t p = 0; final && p < n_gens; p++) {
-        if (gens[p] > h->generation) {
+     * ahead of it; after the fence nothing moves. */
+    for (uint32_t p = 0; r->final && p < r->n_gens; p++) {
+        if (r->gens[p] > h->generation) {
             return xasprintf("page %"PRIu32": generation %"PRIu64" above "
-                             "the region's %"PRIu64, p, gens[p],
+                             "the region's %"PRIu64, p, r->gens[p],
                              h->generation);
         }
     }
 
-    r->hdr = *h;
-    free(r->gens);
-    r->gens = xmemdup(gens, n_gens * sizeof *gens);
-    free(r->retry);
-    r->retry = bitmap_allocate(n_gens);
-    r->n_gens = n_gens;
-    r->final = final;
-    if (n_gens > r->n_seen) {
-        r->seen = xrealloc(r->seen, n_gens * sizeof *r->seen);
-        memset(r->seen + r->n_seen, 0,
-               (n_gens - r->n_seen) * sizeof *r->seen);
-        r->n_seen = n_gens;
+    /* What this pass has seen of each range is what was sealed when it read
+     * the header: a generation still open then may yet be given to more
+     * pages, which must be read again. */
+    for (uint32_t i = 0; i < OOR_SUMMARY_MAX; i++) {
+        r->seen_summary[i] = MIN(r->summary[i], h->generation);
     }
-    size_t n_slots = (size_t) h->n_slot_pages * OOR_SLOTS_PER_PAGE;
-    if (n_slots > r->n_versions) {
-        r->versions = xrealloc(r->versions, n_slots * sizeof *r->versions);
-        memset(r->versions + r->n_versions, 0,
-               (n_slots - r->n_versions) * sizeof *r->versions);
-        r->n_versions = n_slots;
-    }
-    error = ct_table_reserve(r->vif->ct, n_slots);
-    if (error) {
-        return error;
-    }
-    r->next_page = 1;
-    r->n_deferred = 0;
-    memset(&r->stats, 0, sizeof r->stats);
     return NULL;
 }
 
@@ -245,6 +306,15 @@ defer(struct vif_replica *r, uint32_t slot, uint32_t page,
     memcpy(d->bytes, sh, OOR_SLOT_SIZE);
 }
 
+/* Page 'p' is applied whole.  A generation still open when the pass read
+ * the header may be given to more changes of the page (a slot freed leaves
+ * no torn slot behind), so only what was sealed then counts as seen. */
+static void
+mark_seen(struct vif_replica *r, uint32_t p)
+{
+    r->seen[p] = MIN(r->gens[p], r->hdr.generation);
+}
+
 static void
 add_done_late(struct vif_replica *r, uint32_t p)
 {
@@ -303,7 +373,7 @@ apply_page(struct vif_replica *r, uint32_t p, const uint8_t *page)
     if (torn_page) {
         bitmap_set1(r->retry, p);
     } else if (!clash) {
-        r->seen[p] = r->gens[p];
+        mark_seen(r, p);
     }
     r->stats.pages++;
     return NULL;
@@ -365,7 +435,7 @@ vif_replica_end_pass(struct vif_replica *r, long long now,
         uint32_t p = r->done_late[i];
 
         if (!bitmap_is_set(r->retry, p)) {
-            r->seen[p] = r->gens[p];
+            mark_seen(r, p);
         }
     }
     r->n_done_late = 0;

@@ -10,12 +10,15 @@
  *
  * A pass:
  *
- *   1. vif_replica_begin_pass() takes the source's header page and its
- *      generation array, as read at the start of the pass.
- *   2. vif_replica_next_run() names the next run of pages whose generation
+ *   1. vif_replica_begin_pass() takes the source's header page, as read at
+ *      the start of the pass.
+ *   2. vif_replica_next_gens() names the next range of the generation array
+ *      whose summary rose, and where it goes; the caller reads each into
+ *      place, then calls vif_replica_gens_done().
+ *   3. vif_replica_next_run() names the next run of pages whose generation
  *      rose since this replica last applied them; the caller reads them and
  *      hands them to vif_replica_apply(), in any order.
- *   3. vif_replica_end_pass() finishes the pass.
+ *   4. vif_replica_end_pass() finishes the pass.
  *
  * While the source still writes, a slot may be caught mid-write (its
  * checksum fails) and a connection may be seen in its new slot before its
@@ -49,9 +52,11 @@ struct vif_replica *vif_replica_create(struct vif_store *, struct vif *,
                                        long long clock_offset);
 void vif_replica_destroy(struct vif_replica *);
 
-char *vif_replica_begin_pass(struct vif_replica *, const struct oor_header *,
-                             const uint64_t *gens, uint32_t n_gens,
+char *vif_replica_begin_pass(struct vif_replica *, const void *header_page,
                              bool final) OVS_WARN_UNUSED_RESULT;
+bool vif_replica_next_gens(struct vif_replica *, uint64_t *offset,
+                           void **buf, size_t *len);
+char *vif_replica_gens_done(struct vif_replica *) OVS_WARN_UNUSED_RESULT;
 bool vif_replica_next_run(struct vif_replica *, uint32_t max_pages,
                           uint64_t *offset, uint32_t *n_pages);
 char *vif_replica_apply(struct vif_replica *, uint64_t offset,

@@ -927,7 +927,8 @@ HEADER_CASE(header_claims_max,
             H(img)->n_gen_pages = OOR_MAX_GEN_PAGES;
             H(img)->n_pages = 1 + OOR_MAX_GEN_PAGES + OOR_MAX_SLOT_PAGES;
             H(img)->slot_offset = (1 + OOR_MAX_GEN_PAGES) * OOR_PAGE_SIZE)
-CASE(header_padding) { img[OOR_PAGE_SIZE - 1] = 1; fix_trailer(img); }
+CASE(header_padding) { img[OOR_SUMMARY_OFFSET - 1] = 1; fix_trailer(img); }
+CASE(summary_tail) { img[OOR_PAGE_SIZE - 1] = 1; fix_trailer(img); }
 CASE(generation_range) { H(img)->generation = UINT64_C(1) << 63;
                          fix_trailer(img); }
 
@@ -953,6 +954,8 @@ DEF_CASE(def_pad, v->pad[3] = 1)
 CASE(gen_above) { GENS(img)[2] = H(img)->generation + 1; fix_trailer(img); }
 CASE(gen0_above) { GENS(img)[0] = H(img)->generation + 1; fix_trailer(img); }
 CASE(gen_padding) { GENS(img)[10] = 1; fix_trailer(img); }
+CASE(summary_entry) { ((uint64_t *) (img + OOR_SUMMARY_OFFSET))[0]++;
+                      fix_trailer(img); }
 
 CASE(slot_crc) { ((uint8_t *) (SLOT(img, 37) + 1))[50] ^= 1;
                  fix_trailer(img); }
@@ -984,13 +987,13 @@ static const struct corrupt_case corrupt_cases[] = {
     C(n_pages), C(n_gen_pages_zero), C(n_gen_pages_small),
     C(n_gen_pages_huge), C(n_slot_pages_zero), C(n_slot_pages_huge),
     C(gen_offset), C(slot_offset), C(slot_offset_huge), C(header_claims_max),
-    C(header_padding), C(generation_range),
+    C(header_padding), C(summary_tail), C(generation_range),
     C(iface_id_empty), C(iface_id_unterminated), C(iface_id_unprintable),
     C(iface_id_slash), C(iface_id_dot), C(iface_id_padding),
     C(mac_multicast), C(mac_zero), C(policy), C(n_ips), C(ip_unused),
     C(ip_multicast), C(ip_unspecified), C(n_allow), C(allow_proto),
     C(allow_pad), C(allow_unused), C(def_pad),
-    C(gen_above), C(gen0_above), C(gen_padding),
+    C(gen_above), C(gen0_above), C(gen_padding), C(summary_entry),
     C(slot_crc), C(slot_crc_field), C(slot_payload), C(slot_type),
     C(slot_len), C(slot_short), C(slot_short_zeroed), C(slot_tail),
     C(slot_version),
