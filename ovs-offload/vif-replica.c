@@ -47,7 +47,10 @@ struct vif_replica {
     /* The pass. */
     uint32_t next_summary;      /* vif_replica_next_gens()'s cursor. */
     uint32_t next_page;         /* vif_replica_next_run()'s cursor. */
+    bool range_read[OOR_SUMMARY_MAX];  /* Ranges of gens[] this pass read. */
     unsigned long *retry;       /* n_gens bits: pages to read again. */
+    unsigned long *prev_retry;  /* The last pass's 'retry'... */
+    size_t n_prev_retry;        /* ...of so many bits. */
     struct deferred *deferred;
     size_t n_deferred, allocated_deferred;
     uint32_t *done_late;        /* Pages with clashes, none torn. */
@@ -75,6 +78,7 @@ vif_replica_destroy(struct vif_replica *r)
         free(r->seen);
         free(r->versions);
         free(r->retry);
+        free(r->prev_retry);
         free(r->deferred);
         free(r->done_late);
         free(r);
@@ -117,6 +121,7 @@ vif_replica_begin_pass(struct vif_replica *r, const void *header_page,
         memset(r->seen_summary, 0, sizeof r->seen_summary);
     }
 
+    size_t old_n_gens = r->n_gens;
     size_t n = r->n_gens;
     r->gens = grow_u64(r->gens, &n, n_gens);
     n = r->n_gens;
@@ -132,8 +137,15 @@ vif_replica_begin_pass(struct vif_replica *r, const void *header_page,
     r->hdr = *h;
     memcpy(r->summary, (const uint8_t *) header_page + OOR_SUMMARY_OFFSET,
            sizeof r->summary);
-    free(r->retry);
+    /* The pages the last pass left are read again wherever they are; other
+     * pages only where the summary rose. */
+    free(r->prev_retry);
+    r->prev_retry = r->retry;
+    r->n_prev_retry = r->prev_retry ? old_n_gens : 0;
     r->retry = bitmap_allocate(n_gens);
+    for (uint32_t i = 0; i < OOR_SUMMARY_MAX; i++) {
+        r->range_read[i] = r->summary[i] > r->seen_summary[i];
+    }
     r->final = final;
     r->next_summary = 0;
     r->next_page = 1;
@@ -179,9 +191,14 @@ vif_replica_gens_done(struct vif_replica *r)
     const struct oor_header *h = &r->hdr;
 
     /* Before the fence the array is read after the header, and may run
-     * ahead of it; after the fence nothing moves. */
+     * ahead of it; after the fence nothing moves.  (The ranges not read
+     * are at most their summary, which is at most a sealed generation.) */
+    uint32_t per_range = (oor_summary_span(h->n_gen_pages)
+                          * OOR_GENS_PER_PAGE);
     for (uint32_t p = 0; r->final && p < r->n_gens; p++) {
-        if (r->gens[p] > h->generation) {
+        if (!r->range_read[p / per_range]) {
+            p = (p / per_range + 1) * per_range - 1;
+        } else if (r->gens[p] > h->generation) {
             return xasprintf("page %"PRIu32": generation %"PRIu64" above "
                              "the region's %"PRIu64, p, r->gens[p],
                              h->generation);
@@ -203,17 +220,50 @@ page_changed(const struct vif_replica *r, uint32_t p)
     return r->gens[p] > r->seen[p];
 }
 
+/* Finds the first page from '*p' on that changed: in a range of gens[] this
+ * pass read, by its generation; elsewhere only the pages the last pass left
+ * can have, so only they are looked at. */
+static bool
+next_changed(const struct vif_replica *r, uint32_t *pp)
+{
+    uint32_t per_range = (oor_summary_span(r->hdr.n_gen_pages)
+                          * OOR_GENS_PER_PAGE);
+
+    for (uint32_t p = *pp; p < r->n_gens; ) {
+        uint32_t range = p / per_range;
+        uint32_t end = MIN((uint64_t) (range + 1) * per_range, r->n_gens);
+
+        if (r->range_read[range]) {
+            for (; p < end; p++) {
+                if (page_changed(r, p)) {
+                    *pp = p;
+                    return true;
+                }
+            }
+        } else {
+            uint32_t scan_end = MIN(end, r->n_prev_retry);
+            size_t q = (p < scan_end
+                        ? bitmap_scan(r->prev_retry, true, p, scan_end)
+                        : scan_end);
+
+            if (q < scan_end && page_changed(r, q)) {
+                *pp = q;
+                return true;
+            }
+            p = q < scan_end ? q + 1 : end;
+        }
+    }
+    return false;
+}
+
 bool
 vif_replica_next_run(struct vif_replica *r, uint32_t max_pages,
                      uint64_t *offset, uint32_t *n_pages)
 {
     uint32_t p = r->next_page;
 
-    while (p < r->n_gens && !page_changed(r, p)) {
-        p++;
-    }
-    if (p >= r->n_gens) {
-        r->next_page = p;
+    if (!next_changed(r, &p)) {
+        r->next_page = r->n_gens;
         return false;
     }
 
