@@ -4,7 +4,8 @@
 # Usage: tests/rdma-vm.sh [OPTION]... SCRIPT
 #        tests/rdma-vm.sh --check
 #
-# The guest boots the Debian kernel and the busybox initramfs that
+# The guest boots the Debian kernel (its uncompressed vmlinux if there is
+# one) and the busybox initramfs that
 # utilities/ovs-offload-setup.sh caches in RDMA_VM_CACHE (default
 # /opt/ovs-offload/rdma-vm).  Its root is the host's / over 9p, read-only,
 # under a tmpfs overlay, so the guest may write anywhere and the host sees
@@ -38,7 +39,8 @@
 #
 # Environment: RDMA_VM_CACHE; RDMA_VM_QEMU (default qemu-system-x86_64);
 # RDMA_VM_ACCEL (default "-accel tcg,thread=multi -cpu max": this kind of
-# machine's /dev/kvm hangs a Linux guest); RDMA_VM_ENV; RDMA_VM_NO_RXE.
+# machine's /dev/kvm hangs a Linux guest); RDMA_VM_APPEND (more kernel
+# parameters); RDMA_VM_ENV; RDMA_VM_NO_RXE.
 
 set -u
 
@@ -83,6 +85,10 @@ for f in vmlinuz modules.cpio.gz; do
     [ -r "$cache/$f" ] \
         || skip "no guest kernel cache $cache/$f (run utilities/ovs-offload-setup.sh)"
 done
+# The uncompressed kernel, started at its PVH entry, boots seconds faster
+# under TCG than the bzImage.
+kernel=$cache/vmlinuz
+[ -r "$cache/vmlinux" ] && kernel=$cache/vmlinux
 if $check; then
     exit 0
 fi
@@ -205,8 +211,8 @@ start=$(date +%s.%N)
 # shellcheck disable=SC2086
 timeout -k 5 "$timeout" "$qemu" $accel -m "$memory" -smp "$cpus" \
     -nodefaults -display none -no-reboot $bios \
-    -kernel "$cache/vmlinuz" -initrd "$tmp/initrd.cpio.gz" \
-    -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init" \
+    -kernel "$kernel" -initrd "$tmp/initrd.cpio.gz" \
+    -append "console=ttyS0 quiet loglevel=4 panic=-1 rdinit=/init ${RDMA_VM_APPEND:-}" \
     -serial "file:$log" -nic none \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     -virtfs "local,path=$dir,mount_tag=work,security_model=none,multidevs=remap" \
