@@ -18,7 +18,9 @@
 # SCRIPT (relative to DIR, or absolute) runs under bash, as root, in DIR,
 # with stdin /dev/null, PATH as the caller's (plus the sbin directories),
 # HOME=/root, and every exported OVS_* variable of the caller and any named
-# in RDMA_VM_ENV (space-separated names).  Its output goes to NAME.out and
+# in RDMA_VM_ENV (space-separated names), except that OVS_RUNDIR is
+# /run/ovs-offload in the guest: 9p cannot hold a unix socket, so no
+# daemon's control socket can be in DIR.  Its output goes to NAME.out and
 # to the console; the whole serial console is saved in NAME.log, both in
 # DIR.  This script prints SCRIPT's output on stdout and one line of
 # timings on stderr, and exits with SCRIPT's status.  It exits with 125
@@ -133,6 +135,9 @@ trap 'rm -rf "$tmp"' EXIT
         case $v in *[!A-Za-z0-9_]*|PATH|HOME) continue ;; esac
         [ -n "${!v+set}" ] && printf 'export %s=%q\n' "$v" "${!v}"
     done
+    # No unix socket can be bound on 9p: daemons' control sockets and
+    # pid files go in the guest's own /run.
+    echo 'export OVS_RUNDIR=/run/ovs-offload'
 } > "$tmp/env"
 
 # The per-boot part of the initramfs: /init, its settings and the
@@ -179,6 +184,7 @@ mount -t tmpfs tmpfs $R/dev/shm
 # The host's /run holds its daemons' pid files and sockets: the guest
 # gets an empty one.  /tmp and the rest show the host's files.
 mount -t tmpfs tmpfs $R/run
+mkdir -p $R/run/ovs-offload
 mkdir -p $R$WORK
 mount -t 9p -o $O work $R$WORK || fail "cannot mount $WORK"
 cp /env $R/run/rdma-vm.env
