@@ -103,7 +103,7 @@ done
 [ -d "$dir" ] || die "no directory $dir"
 dir=$(cd "$dir" && pwd -P) || die "cannot enter $dir"
 case $dir in
-    *[!A-Za-z0-9_./+,@=-]*) die "the shared directory's path has odd characters: $dir" ;;
+    *[!A-Za-z0-9_./+@=-]*) die "the shared directory's path has odd characters: $dir" ;;
 esac
 case $script in /*) ;; *) script=$dir/$script ;; esac
 [ -r "$script" ] || die "no script $script"
