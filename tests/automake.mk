@@ -100,3 +100,7 @@ TESTSUITE_AT += tests/system-migration-ssl.at
 
 # State images of many established connections, for tests/perf/migrate-bulk.
 tests_ovstest_offload_SOURCES += tests/test-image-fill.c
+
+# RDMA with real verbs: Soft-RoCE in a QEMU guest (tests/rdma-vm.sh).
+TESTSUITE_AT += tests/system-rdma.at
+EXTRA_DIST += tests/rdma-vm.sh
