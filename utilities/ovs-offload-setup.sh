@@ -10,6 +10,7 @@ OVS_DIR=${1:-${OVS_DIR:-/opt/ovs-offload/ovs}}
 
 PACKAGES="build-essential autoconf automake libtool pkg-config python3
           openvswitch-source libssl-dev libcap-ng-dev libxml2-dev
+          libibverbs-dev librdmacm-dev
           gnuplot-nox conntrack iproute2 ethtool tcpdump procps psmisc
           util-linux kmod iputils-ping iperf3 netcat-openbsd"
 
