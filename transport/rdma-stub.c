@@ -10,9 +10,9 @@
 #include "transport-provider.h"
 #include "util.h"
 
-#define NO_RDMA "this build has no RDMA support (configure found no " \
-    "librdmacm and libibverbs; install librdmacm-dev and libibverbs-dev " \
-    "and configure again)"
+#define NO_RDMA "this build has no RDMA support (it was configured " \
+    "without librdmacm and libibverbs: install librdmacm-dev and " \
+    "libibverbs-dev and run configure again)"
 
 static bool
 rdma_handles(const char *name)
