@@ -19,10 +19,14 @@
  *                       times, MS apart; --chunk=N sets the READ size;
  *                       --region=N asks for region N; --bad-offset first
  *                       tries reads beyond the advert, which must be
- *                       refused.  A failure prints "error: ..." and exits 1.
+ *                       refused; --repeat=N connects N times (going on
+ *                       after a failure but the last) and fails if a
+ *                       connection leaves an fd behind.  A failure prints
+ *                       "error: ..." and exits 1.
  */
 #include <config.h>
 #undef NDEBUG
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -207,67 +211,35 @@ try_bad_read(struct rdma_client *c, uint64_t offset, size_t len)
     free(buf);
 }
 
-static void
-test_pull(struct ovs_cmdl_context *ctx)
+static int
+count_fds(void)
 {
-    enum {
-        OPT_BAD_OFFSET = UCHAR_MAX + 1,
-        OPT_ROUNDS,
-        OPT_PAUSE,
-        OPT_CHUNK,
-        OPT_REGION,
-        VLOG_OPTION_ENUMS,
-    };
-    static const struct option long_options[] = {
-        {"bad-offset", no_argument, NULL, OPT_BAD_OFFSET},
-        {"rounds", required_argument, NULL, OPT_ROUNDS},
-        {"pause", required_argument, NULL, OPT_PAUSE},
-        {"chunk", required_argument, NULL, OPT_CHUNK},
-        {"region", required_argument, NULL, OPT_REGION},
-        VLOG_LONG_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    char *short_options = ovs_cmdl_long_options_to_short_options(long_options);
-    bool bad_offset = false;
-    int rounds = 1;
-    long long int pause_ms = 0;
-    uint32_t chunk = 0;
-    uint32_t region = 0;
+    struct dirent *de;
+    int n = 0;
+    DIR *dir = opendir("/proc/self/fd");
 
-    for (;;) {
-        int c = getopt_long(ctx->argc, ctx->argv, short_options,
-                            long_options, NULL);
-        if (c == -1) {
-            break;
-        }
-        switch (c) {
-        case OPT_BAD_OFFSET: bad_offset = true; break;
-        case OPT_ROUNDS: rounds = atoi(optarg); break;
-        case OPT_PAUSE: pause_ms = atoll(optarg); break;
-        case OPT_CHUNK: chunk = atoi(optarg); break;
-        case OPT_REGION: region = atoi(optarg); break;
-        VLOG_OPTION_HANDLERS
-        case '?':
-            exit(EXIT_FAILURE);
-        default:
-            abort();
-        }
+    if (!dir) {
+        return 0;
     }
-    free(short_options);
-    if (ctx->argc - optind != 2) {
-        ovs_fatal(0, "usage: pull [OPTIONS] ENDPOINT TOKEN");
+    while ((de = readdir(dir)) != NULL) {
+        n += de->d_name[0] != '.';
     }
-    const char *endpoint = ctx->argv[optind];
-    struct transport_token token;
-    char *error = transport_token_parse(ctx->argv[optind + 1], &token);
-    if (error) {
-        print_error_exit(error);
-    }
+    closedir(dir);
+    return n;
+}
 
+/* Connects, pulls the region 'rounds' times, closes.  Returns an error, or
+ * NULL. */
+static char *
+pull_once(const char *endpoint, const struct transport_token *token,
+          uint32_t region, uint32_t chunk, bool bad_offset, int rounds,
+          long long int pause_ms)
+{
     struct rdma_client *c;
-    error = rdma_client_open(endpoint, &token, region, TIMEOUT_MS, &c, NULL);
+    char *error = rdma_client_open(endpoint, token, region, TIMEOUT_MS, &c,
+                                   NULL);
     if (error) {
-        print_error_exit(error);
+        return error;
     }
     if (chunk) {
         rdma_client_set_chunk(c, chunk);
@@ -288,12 +260,12 @@ test_pull(struct ovs_cmdl_context *ctx)
     }
 
     uint8_t *buf = xmalloc_pagealign(len);
-    for (int r = 1; r <= rounds; r++) {
+    for (int r = 1; r <= rounds && !error; r++) {
         memset(buf, 0, len);
         long long int start = time_msec();
         error = rdma_client_read(c, 0, buf, len, TIMEOUT_MS);
         if (error) {
-            print_error_exit(error);
+            break;
         }
         long long int ms = MAX(1, time_msec() - start);
         check_bytes(buf, 0, len);
@@ -311,6 +283,96 @@ test_pull(struct ovs_cmdl_context *ctx)
     }
     free_pagealign(buf);
     rdma_client_close(c);
+    return error;
+}
+
+static void
+test_pull(struct ovs_cmdl_context *ctx)
+{
+    enum {
+        OPT_BAD_OFFSET = UCHAR_MAX + 1,
+        OPT_ROUNDS,
+        OPT_PAUSE,
+        OPT_CHUNK,
+        OPT_REGION,
+        OPT_REPEAT,
+        VLOG_OPTION_ENUMS,
+    };
+    static const struct option long_options[] = {
+        {"bad-offset", no_argument, NULL, OPT_BAD_OFFSET},
+        {"rounds", required_argument, NULL, OPT_ROUNDS},
+        {"pause", required_argument, NULL, OPT_PAUSE},
+        {"chunk", required_argument, NULL, OPT_CHUNK},
+        {"region", required_argument, NULL, OPT_REGION},
+        {"repeat", required_argument, NULL, OPT_REPEAT},
+        VLOG_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    char *short_options = ovs_cmdl_long_options_to_short_options(long_options);
+    bool bad_offset = false;
+    int rounds = 1;
+    long long int pause_ms = 0;
+    uint32_t chunk = 0;
+    uint32_t region = 0;
+    int repeat = 1;
+
+    for (;;) {
+        int c = getopt_long(ctx->argc, ctx->argv, short_options,
+                            long_options, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case OPT_BAD_OFFSET: bad_offset = true; break;
+        case OPT_ROUNDS: rounds = atoi(optarg); break;
+        case OPT_PAUSE: pause_ms = atoll(optarg); break;
+        case OPT_CHUNK: chunk = atoi(optarg); break;
+        case OPT_REGION: region = atoi(optarg); break;
+        case OPT_REPEAT: repeat = atoi(optarg); break;
+        VLOG_OPTION_HANDLERS
+        case '?':
+            exit(EXIT_FAILURE);
+        default:
+            abort();
+        }
+    }
+    free(short_options);
+    if (ctx->argc - optind != 2) {
+        ovs_fatal(0, "usage: pull [OPTIONS] ENDPOINT TOKEN");
+    }
+    const char *endpoint = ctx->argv[optind];
+    struct transport_token token;
+    char *error = transport_token_parse(ctx->argv[optind + 1], &token);
+    if (error) {
+        print_error_exit(error);
+    }
+
+    /* With --repeat, every connection after the first must leave the
+     * process with as many fds as the first did: librdmacm keeps the
+     * device open, everything else must go. */
+    int fds = -1;
+    for (int i = 1; i <= repeat; i++) {
+        bool last = i == repeat;
+
+        error = pull_once(endpoint, &token, region, chunk, bad_offset,
+                          rounds, pause_ms);
+
+        int n = count_fds();
+        if (fds < 0) {
+            fds = n;
+        } else if (n != fds) {
+            free(error);
+            print_error_exit(xasprintf("%d fds open after connection %d, "
+                                       "%d after the first", n, i, fds));
+        }
+
+        if (error && last) {
+            print_error_exit(error);
+        } else if (error) {
+            printf("error: %s\n", error);
+            free(error);
+        }
+    }
 }
 
 static void
