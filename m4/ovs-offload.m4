@@ -47,3 +47,33 @@ AC_DEFUN([OFFLOAD_ENABLE_WARNINGS], [
 -Wmissing-field-initializers -fno-strict-aliasing -Wshadow"
   AC_SUBST([WARNING_FLAGS])
 ])
+
+# OFFLOAD_CHECK_RDMA: the rdma: transport needs librdmacm and libibverbs
+# (Debian: librdmacm-dev, libibverbs-dev).  Without them the build goes on
+# without RDMA: transport/rdma-stub.c stands in, and a prdma: listener or an
+# rdma: client then fails with an error that says so.  --disable-rdma builds
+# without it even where the libraries are present.
+AC_DEFUN([OFFLOAD_CHECK_RDMA], [
+  AC_ARG_ENABLE([rdma],
+    [AS_HELP_STRING([--disable-rdma],
+                    [build without the rdma: transport (default: build it if librdmacm and libibverbs are found)])],
+    [], [enable_rdma=auto])
+  HAVE_RDMA=no
+  RDMA_LIBS=
+  AS_IF([test "$enable_rdma" != no], [
+    HAVE_RDMA=yes
+    AC_CHECK_HEADERS([infiniband/verbs.h rdma/rdma_cma.h], [], [HAVE_RDMA=no])
+    AC_CHECK_LIB([ibverbs], [ibv_fork_init], [:], [HAVE_RDMA=no])
+    AC_CHECK_LIB([rdmacm], [rdma_create_event_channel], [:], [HAVE_RDMA=no],
+                 [-libverbs])
+    AS_IF([test "$HAVE_RDMA" = yes],
+          [RDMA_LIBS="-lrdmacm -libverbs"],
+          [AS_IF([test "$enable_rdma" = yes],
+                 [AC_MSG_ERROR([--enable-rdma: librdmacm or libibverbs is missing (install librdmacm-dev and libibverbs-dev)])])
+           AC_MSG_WARN([librdmacm or libibverbs is missing: building without the rdma: transport])])
+  ])
+  AC_MSG_CHECKING([whether to build the rdma: transport])
+  AC_MSG_RESULT([$HAVE_RDMA])
+  AC_SUBST([RDMA_LIBS])
+  AM_CONDITIONAL([HAVE_RDMA], [test "$HAVE_RDMA" = yes])
+])

@@ -88,6 +88,9 @@ TESTSUITE_AT += tests/transport.at
 tests_ovstest_offload_SOURCES += tests/test-transport.c
 tests_ovstest_offload_LDADD += transport/libtransport.la
 
+# The rdma: backend, in a Soft-RoCE guest (tests/system-rdma-transport.at).
+tests_ovstest_offload_SOURCES += tests/test-rdma.c
+
 # Migration between two providers.
 TESTSUITE_AT += tests/system-migration.at
 

@@ -37,6 +37,8 @@ struct transport_listener_class {
 };
 
 extern const struct transport_listener_class transport_tcp_listener_class;
+/* prdma: (rdma-server.c, or rdma-stub.c in a build without RDMA). */
+extern const struct transport_listener_class transport_rdma_listener_class;
 
 void transport_listener_init(struct transport_listener *,
                              const struct transport_listener_class *,

@@ -144,6 +144,7 @@ struct transport_server {
 
 static const struct transport_listener_class *listener_classes[] = {
     &transport_tcp_listener_class,
+    &transport_rdma_listener_class,
 };
 
 static void export_end(struct transport_export *, enum tw_error_code,

@@ -16,6 +16,7 @@ RDMA_VM_CACHE=${RDMA_VM_CACHE:-/opt/ovs-offload/rdma-vm}
 
 PACKAGES="build-essential autoconf automake libtool pkg-config python3
           openvswitch-source libssl-dev libcap-ng-dev libxml2-dev
+          libibverbs-dev librdmacm-dev
           gnuplot-nox conntrack iproute2 ethtool tcpdump procps psmisc
           util-linux kmod iputils-ping iperf3 netcat-openbsd
           qemu-system-x86 qemu-system-data busybox-static cpio gzip xz-utils
