@@ -106,4 +106,5 @@ tests_ovstest_offload_SOURCES += tests/test-image-fill.c
 
 # RDMA with real verbs: Soft-RoCE in a QEMU guest (tests/rdma-vm.sh).
 TESTSUITE_AT += tests/system-rdma.at
+TESTSUITE_AT += tests/system-rdma-transport.at
 EXTRA_DIST += tests/rdma-vm.sh

@@ -21,8 +21,7 @@ PACKAGES="build-essential autoconf automake libtool pkg-config python3
           util-linux kmod iputils-ping iperf3 netcat-openbsd
           qemu-system-x86 qemu-system-data busybox-static cpio gzip xz-utils
           binutils
-          rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest
-          libibverbs-dev librdmacm-dev"
+          rdma-core ibverbs-utils ibverbs-providers rdmacm-utils perftest"
 
 missing=
 for p in $PACKAGES; do
