@@ -199,7 +199,7 @@ static void
 try_bad_read(struct rdma_client *c, uint64_t offset, size_t len)
 {
     uint8_t *buf = xmalloc(len);
-    char *error = rdma_client_read(c, offset, buf, len, TIMEOUT_MS);
+    char *error = rdma_client_read_all(c, offset, buf, len, TIMEOUT_MS);
 
     if (!error) {
         print_error_exit(xasprintf("a read of %"PRIuSIZE" bytes at offset "
@@ -263,7 +263,7 @@ pull_once(const char *endpoint, const struct transport_token *token,
     for (int r = 1; r <= rounds && !error; r++) {
         memset(buf, 0, len);
         long long int start = time_msec();
-        error = rdma_client_read(c, 0, buf, len, TIMEOUT_MS);
+        error = rdma_client_read_all(c, 0, buf, len, TIMEOUT_MS);
         if (error) {
             break;
         }
