@@ -95,8 +95,10 @@ bool rdma_client_supported(void);
  * new client in '*clientp' at once; rdma_client_run() goes on with it.  If
  * the server neither accepts nor rejects within 'timeout_ms' (negative: no
  * limit but the CM's own), the client fails with ETIMEDOUT.  Returns an
- * error, and stores NULL, only for an endpoint that is not rdma:IP:PORT;
- * every other failure shows in rdma_client_status(). */
+ * error, and stores NULL, only for an endpoint that is not rdma:IP:PORT or
+ * in a build without RDMA (rdma_client_supported() false, the status
+ * EAFNOSUPPORT, which may fall back); every other failure shows in
+ * rdma_client_status(). */
 char *rdma_client_connect(const char *endpoint, const struct transport_token *,
                           uint32_t region, long long int timeout_ms,
                           struct rdma_client **clientp)
