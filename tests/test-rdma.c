@@ -23,6 +23,21 @@
  *                       after a failure but the last) and fails if a
  *                       connection leaves an fd behind.  A failure prints
  *                       "error: ..." and exits 1.
+ *
+ *   pull-async ENDPOINT TOKEN
+ *                       the same pull with the non-blocking API only, in a
+ *                       poll loop of its own: connects, then queues
+ *                       --reads=N (default 4) reads of consecutive ranges
+ *                       of the region, all at once, each into a buffer of
+ *                       its own (the first half of them inside areas it
+ *                       registers with rdma_client_register(), the others
+ *                       registered by the client per read), checks every
+ *                       byte of each as its completion comes, and prints
+ *                       "pulled-async N bytes in K reads in T ms (P passes
+ *                       of the loop)".  --chunk=N as for pull.  A failure
+ *                       prints "error: ...", "status: ERRNO-NAME" and
+ *                       "fallback: yes" or "fallback: no"
+ *                       (rdma_client_may_fall_back()), and exits 1.
  */
 #include <config.h>
 #undef NDEBUG
@@ -199,7 +214,7 @@ static void
 try_bad_read(struct rdma_client *c, uint64_t offset, size_t len)
 {
     uint8_t *buf = xmalloc(len);
-    char *error = rdma_client_read(c, offset, buf, len, TIMEOUT_MS);
+    char *error = rdma_client_read_all(c, offset, buf, len, TIMEOUT_MS);
 
     if (!error) {
         print_error_exit(xasprintf("a read of %"PRIuSIZE" bytes at offset "
@@ -263,7 +278,7 @@ pull_once(const char *endpoint, const struct transport_token *token,
     for (int r = 1; r <= rounds && !error; r++) {
         memset(buf, 0, len);
         long long int start = time_msec();
-        error = rdma_client_read(c, 0, buf, len, TIMEOUT_MS);
+        error = rdma_client_read_all(c, 0, buf, len, TIMEOUT_MS);
         if (error) {
             break;
         }
@@ -375,12 +390,210 @@ test_pull(struct ovs_cmdl_context *ctx)
     }
 }
 
+/* "pull-async". */
+
+static const char *
+errno_name(int error)
+{
+    switch (error) {
+    case EACCES: return "EACCES";
+    case EAGAIN: return "EAGAIN";
+    case EBUSY: return "EBUSY";
+    case ECONNABORTED: return "ECONNABORTED";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case ENETUNREACH: return "ENETUNREACH";
+    case ENODEV: return "ENODEV";
+    case EPROTO: return "EPROTO";
+    case EREMOTEIO: return "EREMOTEIO";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    default: return "other";
+    }
+}
+
+static void OVS_NO_RETURN
+async_fail(struct rdma_client *c)
+{
+    int status = rdma_client_status(c);
+
+    printf("error: %s\n", rdma_client_error(c));
+    printf("status: %s (%s)\n", errno_name(status), ovs_strerror(status));
+    printf("fallback: %s\n", rdma_client_may_fall_back(status) ? "yes" : "no");
+    fflush(stdout);
+    rdma_client_close(c);
+    exit(1);
+}
+
+static void
+test_pull_async(struct ovs_cmdl_context *ctx)
+{
+    enum {
+        OPT_READS = UCHAR_MAX + 1,
+        OPT_CHUNK,
+        VLOG_OPTION_ENUMS,
+    };
+    static const struct option long_options[] = {
+        {"reads", required_argument, NULL, OPT_READS},
+        {"chunk", required_argument, NULL, OPT_CHUNK},
+        VLOG_LONG_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    char *short_options = ovs_cmdl_long_options_to_short_options(long_options);
+    int n_reads = 4;
+    uint32_t chunk = 0;
+
+    for (;;) {
+        int c = getopt_long(ctx->argc, ctx->argv, short_options,
+                            long_options, NULL);
+        if (c == -1) {
+            break;
+        }
+        switch (c) {
+        case OPT_READS: n_reads = atoi(optarg); break;
+        case OPT_CHUNK: chunk = atoi(optarg); break;
+        VLOG_OPTION_HANDLERS
+        case '?':
+            exit(EXIT_FAILURE);
+        default:
+            abort();
+        }
+    }
+    free(short_options);
+    if (ctx->argc - optind != 2 || n_reads < 1) {
+        ovs_fatal(0, "usage: pull-async [OPTIONS] ENDPOINT TOKEN");
+    }
+    const char *endpoint = ctx->argv[optind];
+    struct transport_token token;
+    char *error = transport_token_parse(ctx->argv[optind + 1], &token);
+    if (error) {
+        print_error_exit(error);
+    }
+
+    long long int start = time_msec();
+    struct rdma_client *c;
+    error = rdma_client_connect(endpoint, &token, 0, TIMEOUT_MS, &c);
+    if (error) {
+        print_error_exit(error);
+    }
+
+    /* Connecting: the loop never blocks but in poll_block(). */
+    unsigned int passes = 0;
+    for (;;) {
+        rdma_client_run(c);
+        if (rdma_client_status(c) != EAGAIN) {
+            break;
+        }
+        rdma_client_wait(c);
+        poll_block();
+        passes++;
+    }
+    if (rdma_client_status(c)) {
+        async_fail(c);
+    }
+    if (chunk) {
+        rdma_client_set_chunk(c, chunk);
+    }
+
+    const struct rdma_client_advert *adv = rdma_client_advert(c);
+    uint64_t size = adv->len;
+    printf("advert: region %"PRIu32", %"PRIu64" bytes, generation %"PRIu64
+           "\n", adv->region, size, adv->generation);
+    fprintf(stderr, "window %u, chunk %"PRIu32", connected after %u "
+            "passes\n", rdma_client_window(c), rdma_client_chunk(c), passes);
+
+    /* Consecutive ranges, each into its own buffer. */
+    uint8_t **bufs = xcalloc(n_reads, sizeof *bufs);
+    uint64_t *offsets = xcalloc(n_reads, sizeof *offsets);
+    size_t *lens = xcalloc(n_reads, sizeof *lens);
+    bool *done = xcalloc(n_reads, sizeof *done);
+    for (int i = 0; i < n_reads; i++) {
+        offsets[i] = size / n_reads * i;
+        lens[i] = (i == n_reads - 1 ? size - offsets[i] : size / n_reads);
+        bufs[i] = xmalloc_pagealign(MAX(lens[i], 1));
+        memset(bufs[i], 0, lens[i]);
+        if (i < n_reads / 2) {
+            error = rdma_client_register(c, bufs[i], MAX(lens[i], 1));
+            if (error) {
+                print_error_exit(error);
+            }
+        }
+    }
+    for (int i = 0; i < n_reads; i++) {
+        error = rdma_client_read(c, offsets[i], bufs[i], lens[i], 1000 + i);
+        if (error) {
+            print_error_exit(error);
+        }
+    }
+    if (rdma_client_n_pending(c) != n_reads) {
+        print_error_exit(xasprintf("%"PRIuSIZE" reads pending, not %d",
+                                   rdma_client_n_pending(c), n_reads));
+    }
+
+    int n_done = 0;
+    passes = 0;
+    while (n_done < n_reads) {
+        struct rdma_completion comp;
+
+        rdma_client_run(c);
+        while (rdma_client_poll(c, &comp)) {
+            int i = comp.cookie - 1000;
+            if (comp.cookie < 1000 || i >= n_reads || done[i]) {
+                print_error_exit(xasprintf("unexpected completion, cookie "
+                                           "%"PRIu64, comp.cookie));
+            }
+            if (comp.error) {
+                async_fail(c);
+            }
+            check_bytes(bufs[i], offsets[i], lens[i]);
+            done[i] = true;
+            n_done++;
+        }
+        if (n_done == n_reads) {
+            break;
+        }
+        if (rdma_client_status(c)) {
+            async_fail(c);
+        }
+        rdma_client_wait(c);
+        poll_timer_wait_until(start + TIMEOUT_MS);
+        poll_block();
+        if (time_msec() >= start + TIMEOUT_MS) {
+            print_error_exit(xasprintf("%d of %d reads done within %d ms",
+                                       n_done, n_reads, TIMEOUT_MS));
+        }
+        passes++;
+    }
+    if (rdma_client_n_pending(c)) {
+        print_error_exit(xasprintf("%"PRIuSIZE" reads still pending",
+                                   rdma_client_n_pending(c)));
+    }
+
+    long long int ms = MAX(1, time_msec() - start);
+    printf("pulled-async %"PRIu64" bytes in %d reads in %lld ms (%u passes "
+           "of the loop)\n", size, n_reads, ms, passes);
+    fflush(stdout);
+
+    for (int i = 0; i < n_reads / 2; i++) {
+        rdma_client_unregister(c, bufs[i]);
+    }
+    rdma_client_close(c);
+    for (int i = 0; i < n_reads; i++) {
+        free_pagealign(bufs[i]);
+    }
+    free(bufs);
+    free(offsets);
+    free(lens);
+    free(done);
+}
+
 static void
 test_rdma_main(int argc, char *argv[])
 {
     static const struct ovs_cmdl_command commands[] = {
         {"serve", "[OPTIONS] LISTEN SIZE", 2, INT_MAX, test_serve, OVS_RO},
         {"pull", "[OPTIONS] ENDPOINT TOKEN", 2, INT_MAX, test_pull, OVS_RO},
+        {"pull-async", "[OPTIONS] ENDPOINT TOKEN", 2, INT_MAX,
+         test_pull_async, OVS_RO},
         {NULL, NULL, 0, 0, NULL, OVS_RO},
     };
     struct ovs_cmdl_context ctx = { .argc = argc - 1, .argv = argv + 1 };

@@ -39,9 +39,38 @@ rdma_client_supported(void)
     return false;
 }
 
+bool
+rdma_client_may_fall_back(int status)
+{
+    return status == EAFNOSUPPORT;
+}
+
 void
 rdma_fork_init(void)
 {
+}
+
+char *
+rdma_client_connect(const char *endpoint,
+                    const struct transport_token *token OVS_UNUSED,
+                    uint32_t region OVS_UNUSED,
+                    long long int timeout_ms OVS_UNUSED,
+                    struct rdma_client **clientp)
+{
+    *clientp = NULL;
+    return xasprintf("%s: %s", endpoint, NO_RDMA);
+}
+
+void
+rdma_client_run(struct rdma_client *c OVS_UNUSED)
+{
+    OVS_NOT_REACHED();
+}
+
+void
+rdma_client_wait(struct rdma_client *c OVS_UNUSED)
+{
+    OVS_NOT_REACHED();
 }
 
 char *
@@ -98,7 +127,43 @@ rdma_client_set_chunk(struct rdma_client *c OVS_UNUSED,
 char *
 rdma_client_read(struct rdma_client *c OVS_UNUSED,
                  uint64_t offset OVS_UNUSED, void *buf OVS_UNUSED,
-                 size_t len OVS_UNUSED, long long int timeout_ms OVS_UNUSED)
+                 size_t len OVS_UNUSED, uint64_t cookie OVS_UNUSED)
+{
+    OVS_NOT_REACHED();
+}
+
+bool
+rdma_client_poll(struct rdma_client *c OVS_UNUSED,
+                 struct rdma_completion *completion OVS_UNUSED)
+{
+    OVS_NOT_REACHED();
+}
+
+size_t
+rdma_client_n_pending(const struct rdma_client *c OVS_UNUSED)
+{
+    OVS_NOT_REACHED();
+}
+
+char *
+rdma_client_read_all(struct rdma_client *c OVS_UNUSED,
+                     uint64_t offset OVS_UNUSED, void *buf OVS_UNUSED,
+                     size_t len OVS_UNUSED,
+                     long long int timeout_ms OVS_UNUSED)
+{
+    OVS_NOT_REACHED();
+}
+
+char *
+rdma_client_register(struct rdma_client *c OVS_UNUSED,
+                     void *base OVS_UNUSED, size_t len OVS_UNUSED)
+{
+    OVS_NOT_REACHED();
+}
+
+void
+rdma_client_unregister(struct rdma_client *c OVS_UNUSED,
+                       void *base OVS_UNUSED)
 {
     OVS_NOT_REACHED();
 }
