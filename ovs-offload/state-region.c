@@ -1493,31 +1493,6 @@ state_region_next_of_type(const struct state_region *r, uint16_t type,
     return true;
 }
 
-void
-state_region_page_iter_init(struct state_region_page_iter *it,
-                            const uint64_t *gens, uint32_t n_gens,
-                            uint64_t since)
-{
-    it->gens = gens;
-    it->n_gens = n_gens;
-    it->next = 0;
-    it->since = since;
-}
-
-bool
-state_region_page_iter_next(struct state_region_page_iter *it,
-                            uint32_t *page)
-{
-    while (it->next < it->n_gens) {
-        uint32_t i = it->next++;
-        if (it->gens[i] > it->since) {
-            *page = i;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* Images. */
 
 char *

@@ -129,21 +129,6 @@ bool state_region_next_of_type(const struct state_region *, uint16_t type,
     for ((SLOT) = UINT32_MAX;                                           \
          state_region_next_of_type(REGION, TYPE, &(SLOT)); )
 
-/* "Pages changed since generation G": works on any generation array, local
- * or pulled.  Pages are numbered as gen[] is: 0 is the header, 1 + k is slot
- * page k. */
-struct state_region_page_iter {
-    const uint64_t *gens;
-    uint32_t n_gens;
-    uint32_t next;
-    uint64_t since;
-};
-void state_region_page_iter_init(struct state_region_page_iter *,
-                                 const uint64_t *gens, uint32_t n_gens,
-                                 uint64_t since);
-bool state_region_page_iter_next(struct state_region_page_iter *,
-                                 uint32_t *page);
-
 /* The one validator, for image files and for pulled pages alike.  Each
  * returns NULL if all is well, else a malloc'd message naming the first
  * fault.  schemas/state-image.md lists the rules.
