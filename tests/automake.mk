@@ -49,6 +49,8 @@ $(srcdir)/package.m4: $(top_srcdir)/configure.ac
 check_PROGRAMS = tests/ovstest-offload
 tests_ovstest_offload_SOURCES = \
 	tests/ovstest-main.c \
+	tests/test-common.c \
+	tests/test-common.h \
 	tests/test-ct-tcp.c \
 	tests/test-pcap.c \
 	tests/packet-compose.c \

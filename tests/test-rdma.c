@@ -5,7 +5,7 @@
  *   serve LISTEN SIZE   a transport server listening on LISTEN
  *                       ("prdma:7800:192.0.2.1") with one export of one
  *                       SIZE-byte region, "pattern", whose byte i is
- *                       pattern_byte(i).  Prints the export's token on
+ *                       test_pattern_byte(i).  Prints the export's token on
  *                       stdout, flushed, then serves until killed.
  *                       --lease=MS sets the export's lease (no keepalives
  *                       come: one-sided reads do not renew it);
@@ -55,28 +55,13 @@
 #include "openvswitch/poll-loop.h"
 #include "openvswitch/vlog.h"
 #include "ovstest.h"
+#include "test-common.h"
 #include "rdma-client.h"
 #include "timeval.h"
 #include "transport.h"
 #include "util.h"
 
 #define TIMEOUT_MS 30000
-
-static uint8_t
-pattern_byte(uint64_t i)
-{
-    /* Depends on the page too, so a page in the wrong place shows. */
-    return (i * 131 + (i >> 12) * 7 + 0x5a) & 0xff;
-}
-
-static void
-print_error_exit(char *error)
-{
-    printf("error: %s\n", error);
-    fflush(stdout);
-    free(error);
-    exit(1);
-}
 
 /* "serve". */
 
@@ -140,7 +125,7 @@ test_serve(struct ovs_cmdl_context *ctx)
 
     pattern = xmalloc_pagealign(pattern_size);
     for (uint64_t i = 0; i < pattern_size; i++) {
-        pattern[i] = pattern_byte(i);
+        pattern[i] = test_pattern_byte(i);
     }
 
     struct transport_server *server = transport_server_create(NULL);
@@ -202,10 +187,10 @@ static void
 check_bytes(const uint8_t *buf, uint64_t offset, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
-        if (buf[i] != pattern_byte(offset + i)) {
-            print_error_exit(xasprintf("byte %"PRIu64" is %#x, not %#x",
+        if (buf[i] != test_pattern_byte(offset + i)) {
+            test_error_exit(xasprintf("byte %"PRIu64" is %#x, not %#x",
                                        offset + i, buf[i],
-                                       pattern_byte(offset + i)));
+                                       test_pattern_byte(offset + i)));
         }
     }
 }
@@ -217,7 +202,7 @@ try_bad_read(struct rdma_client *c, uint64_t offset, size_t len)
     char *error = rdma_client_read_all(c, offset, buf, len, TIMEOUT_MS);
 
     if (!error) {
-        print_error_exit(xasprintf("a read of %"PRIuSIZE" bytes at offset "
+        test_error_exit(xasprintf("a read of %"PRIuSIZE" bytes at offset "
                                    "%"PRIu64" beyond the advert was not "
                                    "refused", len, offset));
     }
@@ -359,7 +344,7 @@ test_pull(struct ovs_cmdl_context *ctx)
     struct transport_token token;
     char *error = transport_token_parse(ctx->argv[optind + 1], &token);
     if (error) {
-        print_error_exit(error);
+        test_error_exit(error);
     }
 
     /* With --repeat, every connection after the first must leave the
@@ -377,12 +362,12 @@ test_pull(struct ovs_cmdl_context *ctx)
             fds = n;
         } else if (n != fds) {
             free(error);
-            print_error_exit(xasprintf("%d fds open after connection %d, "
+            test_error_exit(xasprintf("%d fds open after connection %d, "
                                        "%d after the first", n, i, fds));
         }
 
         if (error && last) {
-            print_error_exit(error);
+            test_error_exit(error);
         } else if (error) {
             printf("error: %s\n", error);
             free(error);
@@ -466,14 +451,14 @@ test_pull_async(struct ovs_cmdl_context *ctx)
     struct transport_token token;
     char *error = transport_token_parse(ctx->argv[optind + 1], &token);
     if (error) {
-        print_error_exit(error);
+        test_error_exit(error);
     }
 
     long long int start = time_msec();
     struct rdma_client *c;
     error = rdma_client_connect(endpoint, &token, 0, TIMEOUT_MS, &c);
     if (error) {
-        print_error_exit(error);
+        test_error_exit(error);
     }
 
     /* Connecting: the loop never blocks but in poll_block(). */
@@ -514,18 +499,18 @@ test_pull_async(struct ovs_cmdl_context *ctx)
         if (i < n_reads / 2) {
             error = rdma_client_register(c, bufs[i], MAX(lens[i], 1));
             if (error) {
-                print_error_exit(error);
+                test_error_exit(error);
             }
         }
     }
     for (int i = 0; i < n_reads; i++) {
         error = rdma_client_read(c, offsets[i], bufs[i], lens[i], 1000 + i);
         if (error) {
-            print_error_exit(error);
+            test_error_exit(error);
         }
     }
     if (rdma_client_n_pending(c) != n_reads) {
-        print_error_exit(xasprintf("%"PRIuSIZE" reads pending, not %d",
+        test_error_exit(xasprintf("%"PRIuSIZE" reads pending, not %d",
                                    rdma_client_n_pending(c), n_reads));
     }
 
@@ -538,7 +523,7 @@ test_pull_async(struct ovs_cmdl_context *ctx)
         while (rdma_client_poll(c, &comp)) {
             int i = comp.cookie - 1000;
             if (comp.cookie < 1000 || i >= n_reads || done[i]) {
-                print_error_exit(xasprintf("unexpected completion, cookie "
+                test_error_exit(xasprintf("unexpected completion, cookie "
                                            "%"PRIu64, comp.cookie));
             }
             if (comp.error) {
@@ -558,13 +543,13 @@ test_pull_async(struct ovs_cmdl_context *ctx)
         poll_timer_wait_until(start + TIMEOUT_MS);
         poll_block();
         if (time_msec() >= start + TIMEOUT_MS) {
-            print_error_exit(xasprintf("%d of %d reads done within %d ms",
+            test_error_exit(xasprintf("%d of %d reads done within %d ms",
                                        n_done, n_reads, TIMEOUT_MS));
         }
         passes++;
     }
     if (rdma_client_n_pending(c)) {
-        print_error_exit(xasprintf("%"PRIuSIZE" reads still pending",
+        test_error_exit(xasprintf("%"PRIuSIZE" reads still pending",
                                    rdma_client_n_pending(c)));
     }
 

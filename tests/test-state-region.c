@@ -28,6 +28,7 @@
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/vlog.h"
 #include "ovstest.h"
+#include "test-common.h"
 #include "socket-util.h"
 #include "state-region.h"
 #include "util.h"
@@ -187,28 +188,6 @@ print_used(const char *what, const struct state_region *r)
     format_used(&s, r);
     printf("%s: %s\n", what, ds_cstr(&s));
     ds_destroy(&s);
-}
-
-/* Reads all of 'file'. */
-static uint8_t *
-read_file(const char *file, size_t *lenp)
-{
-    struct stat st;
-    uint8_t *buf;
-    size_t n;
-    int fd;
-
-    fd = open(file, O_RDONLY);
-    if (fd < 0 || fstat(fd, &st)) {
-        ovs_fatal(errno, "%s", file);
-    }
-    buf = xmalloc(st.st_size + 1);
-    if (read_fully(fd, buf, st.st_size, &n)) {
-        ovs_fatal(0, "%s: read failed", file);
-    }
-    close(fd);
-    *lenp = st.st_size;
-    return buf;
 }
 
 static void
@@ -421,7 +400,7 @@ static void
 test_check_file(struct ovs_cmdl_context *ctx)
 {
     size_t len;
-    uint8_t *buf = read_file(ctx->argv[1], &len);
+    uint8_t *buf = test_read_file(ctx->argv[1], &len);
 
     print_error("check", state_region_check(buf, len, test_check));
     free(buf);

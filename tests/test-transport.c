@@ -12,7 +12,7 @@
  *   client     the client's own defences, against a fake server in-process
  *
  * The server exports two regions: "pattern", plain memory whose byte i is
- * pattern_byte(i), and "state", a real state region in ./state.region whose
+ * test_pattern_byte(i), and "state", a real state region in ./state.region whose
  * bytes the client compares with that file.  Both processes run in the test's
  * directory.
  */
@@ -40,6 +40,7 @@
 #include "openvswitch/shash.h"
 #include "openvswitch/vlog.h"
 #include "ovstest.h"
+#include "test-common.h"
 #include "random.h"
 #include "socket-util.h"
 #include "state-region.h"
@@ -55,21 +56,6 @@
 #define STATE_FILE "state.region"
 #define TIMEOUT_MS 10000
 
-static uint8_t
-pattern_byte(uint64_t i)
-{
-    /* Depends on the page too, so a page in the wrong place shows. */
-    return (i * 131 + (i >> 12) * 7 + 0x5a) & 0xff;
-}
-
-static void
-print_error_exit(char *error)
-{
-    printf("error: %s\n", error);
-    free(error);
-    exit(1);
-}
-
 static struct transport_token
 parse_token(const char *hex)
 {
@@ -77,30 +63,9 @@ parse_token(const char *hex)
     char *error = transport_token_parse(hex, &token);
 
     if (error) {
-        print_error_exit(error);
+        test_error_exit(error);
     }
     return token;
-}
-
-static uint8_t *
-read_file(const char *file, size_t *lenp)
-{
-    struct stat st;
-    uint8_t *buf;
-    size_t n;
-    int fd;
-
-    fd = open(file, O_RDONLY);
-    if (fd < 0 || fstat(fd, &st)) {
-        ovs_fatal(errno, "%s", file);
-    }
-    buf = xmalloc(st.st_size + 1);
-    if (read_fully(fd, buf, st.st_size, &n)) {
-        ovs_fatal(0, "%s: read failed", file);
-    }
-    close(fd);
-    *lenp = st.st_size;
-    return buf;
 }
 
 /* The session's error without the endpoint's name, which holds a port
@@ -486,7 +451,7 @@ test_serve(struct ovs_cmdl_context *ctx)
 
     pattern = xmalloc(pattern_size);
     for (size_t i = 0; i < pattern_size; i++) {
-        pattern[i] = pattern_byte(i);
+        pattern[i] = test_pattern_byte(i);
     }
     state_create(n_slots);
 
@@ -562,16 +527,16 @@ pull_verify(const struct pull_region *pr)
            info->id, info->name, info->size, pr->n_reads);
     if (!strcmp(info->name, "pattern")) {
         for (uint64_t i = 0; i < info->size; i++) {
-            if (pr->buf[i] != pattern_byte(i)) {
+            if (pr->buf[i] != test_pattern_byte(i)) {
                 printf("byte %"PRIu64" is 0x%02x, expected 0x%02x\n", i,
-                       pr->buf[i], pattern_byte(i));
+                       pr->buf[i], test_pattern_byte(i));
                 exit(1);
             }
         }
         printf("match\n");
     } else if (!strcmp(info->name, "state")) {
         size_t len;
-        uint8_t *file = read_file(STATE_FILE, &len);
+        uint8_t *file = test_read_file(STATE_FILE, &len);
 
         if (len != info->size || memcmp(file, pr->buf, len)) {
             printf("differs from %s\n", STATE_FILE);
@@ -606,7 +571,7 @@ pull_queue(struct transport_client *c, struct pull_region *prs, size_t n,
                                                 MIN(chunk, size - offset),
                                                 (uint64_t) r << 32 | i);
             if (error) {
-                print_error_exit(error);
+                test_error_exit(error);
             }
         }
     }
@@ -626,7 +591,7 @@ pull_complete(struct transport_client *c, struct pull_region *prs, size_t n)
             size_t i = comp.cookie & UINT32_MAX;
 
             if (comp.error) {
-                print_error_exit(xstrdup(client_error_text(
+                test_error_exit(xstrdup(client_error_text(
                                              c, transport_client_error(c))));
             }
             ovs_assert(r < n && i < prs[r].n_reads && !prs[r].done[i]);
@@ -636,7 +601,7 @@ pull_complete(struct transport_client *c, struct pull_region *prs, size_t n)
             break;
         }
         if (time_msec() > deadline) {
-            print_error_exit(xstrdup("pull timed out"));
+            test_error_exit(xstrdup("pull timed out"));
         }
         transport_client_wait(c);
         poll_timer_wait_until(deadline);
@@ -653,7 +618,7 @@ pull_open(const char *endpoint, const char *token_hex)
     char *error = transport_client_open(endpoint, &token, &c);
 
     if (error) {
-        print_error_exit(error);
+        test_error_exit(error);
     }
     /* The non-blocking way, as the provider's engine does it. */
     for (;;) {
@@ -667,7 +632,7 @@ pull_open(const char *endpoint, const char *token_hex)
         poll_block();
     }
     if (transport_client_status(c)) {
-        print_error_exit(xstrdup(transport_client_error(c)
+        test_error_exit(xstrdup(transport_client_error(c)
                                  ? client_error_text(c,
                                                      transport_client_error(c))
                                  : "timeout"));
@@ -706,7 +671,7 @@ test_pull(struct ovs_cmdl_context *ctx)
                                                     prs[r].info->size,
                                                     TIMEOUT_MS);
             if (error) {
-                print_error_exit(error);
+                test_error_exit(error);
             }
             prs[r].n_reads = 1;
         }
@@ -784,7 +749,7 @@ control_one(struct transport_client *c, const char *cmd, uint64_t *fence_gen)
     if (!strcmp(cmd, "dir")) {
         error = transport_client_refresh_block(c, TIMEOUT_MS);
         if (error) {
-            print_error_exit(error);
+            test_error_exit(error);
         }
         for (size_t i = 0; i < transport_client_n_regions(c); i++) {
             const struct transport_region_info *info
